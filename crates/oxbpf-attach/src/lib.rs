@@ -1,0 +1,1 @@
+//! oxbpf-attach (in progress)

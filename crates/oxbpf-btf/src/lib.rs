@@ -1,0 +1,1 @@
+//! oxbpf-btf (in progress)

@@ -1,0 +1,1 @@
+//! oxbpf-maps (in progress)

@@ -1,0 +1,1 @@
+//! oxbpf-obj (in progress)

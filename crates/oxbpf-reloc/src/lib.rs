@@ -1,0 +1,1 @@
+//! oxbpf-reloc (in progress)

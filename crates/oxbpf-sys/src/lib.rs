@@ -1,0 +1,1 @@
+//! oxbpf-sys (in progress)

@@ -1,0 +1,1 @@
+//! oxbpf (in progress)
