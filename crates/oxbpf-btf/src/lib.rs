@@ -1,1 +1,45 @@
-//! oxbpf-btf (in progress)
+//! Zero-copy BTF for oxbpf.
+//!
+//! This crate owns the BPF Type Format: parsing `.BTF` blobs (an object's section or the
+//! kernel's `/sys/kernel/btf/vmlinux`) as views over borrowed bytes, decoding types on
+//! demand, parsing `.BTF.ext` (func_info, line_info, CO-RE relocations), fixing up an
+//! object's BTF for loading (DATASEC sizes and variable offsets), and a minimal writer.
+//!
+//! It does not read ELF files (that is `oxbpf-obj`), talk to the kernel (`oxbpf-sys`) or
+//! perform CO-RE relocation (`oxbpf-reloc`). On the read path it allocates only the
+//! offset table of [`Btf`] — one `u32` per type — never per type.
+//!
+//! ```
+//! use oxbpf_btf::{Btf, BtfBuilder, Kind, Type};
+//!
+//! let mut b = BtfBuilder::new();
+//! let int = b.add_int("int", 4, oxbpf_btf::INT_SIGNED);
+//! let point = b.add_struct("point", 8, &[("x", int, 0), ("y", int, 32)]);
+//! let blob = b.build();
+//!
+//! let btf = Btf::parse(&blob)?;
+//! assert_eq!(btf.find_by_name("point", Kind::Struct)?, Some(point));
+//! let Type::Struct(s) = btf.type_by_id(point)? else { unreachable!() };
+//! let names: Vec<&str> = s.members().map(|m| m.map(|m| m.name)).collect::<Result<_, _>>()?;
+//! assert_eq!(names, ["x", "y"]);
+//! assert_eq!(btf.resolve_size(point)?, 8);
+//! # Ok::<(), oxbpf_btf::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod btf;
+mod endian;
+mod error;
+mod types;
+mod write;
+
+pub use btf::{BTF_HEADER_LEN, BTF_MAGIC, Btf, Header, MAX_RESOLVE_DEPTH, MAX_TYPES, Types};
+pub use endian::Endian;
+pub use error::{Error, Result};
+pub use types::{
+    Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,
+    INT_CHAR, INT_SIGNED, Int, Kind, LINKAGE_EXTERN, LINKAGE_GLOBAL, LINKAGE_STATIC, Member,
+    Members, Params, Ref, Type, TypeId, VAR_GLOBAL_ALLOCATED, VAR_GLOBAL_EXTERN, VAR_STATIC, Var,
+    VarSecinfo, VarSecinfos,
+};
+pub use write::BtfBuilder;

@@ -1,0 +1,308 @@
+//! `BtfBuilder`: a minimal writer producing `.BTF` blobs (owned data; the reader never uses it).
+
+use std::collections::HashMap;
+
+use crate::btf::{BTF_HEADER_LEN, BTF_MAGIC};
+use crate::endian::Endian;
+use crate::types::{Kind, TypeId};
+
+/// Builds a BTF blob type by type; ids are assigned in order starting at 1.
+///
+/// Strings are deduplicated. Methods taking slices panic if given more than 65535 entries
+/// (the BTF `vlen` limit) — that is a caller bug, not bad data.
+#[derive(Debug, Clone)]
+pub struct BtfBuilder {
+    words: Vec<u32>,
+    next_id: TypeId,
+    strs: Vec<u8>,
+    str_index: HashMap<String, u32>,
+}
+
+impl Default for BtfBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn vlen(n: usize) -> u16 {
+    u16::try_from(n).expect("BtfBuilder: more than 65535 entries in one type")
+}
+
+impl BtfBuilder {
+    /// An empty builder (just void and the empty string).
+    pub fn new() -> BtfBuilder {
+        let mut str_index = HashMap::new();
+        str_index.insert(String::new(), 0);
+        BtfBuilder {
+            words: Vec::new(),
+            next_id: 1,
+            strs: vec![0],
+            str_index,
+        }
+    }
+
+    /// The id the next added type will get.
+    pub fn next_id(&self) -> TypeId {
+        self.next_id
+    }
+
+    /// Add `s` to the string section (deduplicated) and return its offset.
+    pub fn add_str(&mut self, s: &str) -> u32 {
+        if let Some(&off) = self.str_index.get(s) {
+            return off;
+        }
+        let off = self.strs.len() as u32;
+        self.strs.extend_from_slice(s.as_bytes());
+        self.strs.push(0);
+        self.str_index.insert(s.to_string(), off);
+        off
+    }
+
+    /// Add a raw type: header fields plus trailing words, written as given.
+    pub fn add_raw(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        kind_flag: bool,
+        vlen: u16,
+        size_or_type: u32,
+        trailing: &[u32],
+    ) -> TypeId {
+        let name_off = self.add_str(name);
+        let info =
+            (u32::from(kind_flag) << 31) | (u32::from(kind.to_raw()) << 24) | u32::from(vlen);
+        self.words
+            .extend_from_slice(&[name_off, info, size_or_type]);
+        self.words.extend_from_slice(trailing);
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Add an INT of `size` bytes using all its bits; `encoding` is INT_SIGNED/CHAR/BOOL bits.
+    pub fn add_int(&mut self, name: &str, size: u32, encoding: u8) -> TypeId {
+        let bits = size.saturating_mul(8).min(128) as u8;
+        self.add_int_bits(name, size, encoding, 0, bits)
+    }
+
+    /// Add an INT with an explicit bit offset and bit count.
+    pub fn add_int_bits(
+        &mut self,
+        name: &str,
+        size: u32,
+        encoding: u8,
+        bit_offset: u8,
+        bits: u8,
+    ) -> TypeId {
+        let v =
+            (u32::from(encoding & 0x0f) << 24) | (u32::from(bit_offset) << 16) | u32::from(bits);
+        self.add_raw(name, Kind::Int, false, 0, size, &[v])
+    }
+
+    /// Add a pointer to `ty`.
+    pub fn add_ptr(&mut self, ty: TypeId) -> TypeId {
+        self.add_raw("", Kind::Ptr, false, 0, ty, &[])
+    }
+
+    /// Add an array of `nelems` elements of `elem`, indexed by `index`.
+    pub fn add_array(&mut self, elem: TypeId, index: TypeId, nelems: u32) -> TypeId {
+        self.add_raw("", Kind::Array, false, 0, 0, &[elem, index, nelems])
+    }
+
+    fn composite(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        size: u32,
+        kind_flag: bool,
+        members: &[(&str, TypeId, u32, u8)],
+    ) -> TypeId {
+        let mut trailing = Vec::with_capacity(members.len() * 3);
+        for &(mname, ty, bit_off, bitfield) in members {
+            let off = if kind_flag {
+                (u32::from(bitfield) << 24) | (bit_off & 0x00ff_ffff)
+            } else {
+                bit_off
+            };
+            trailing.extend_from_slice(&[self.add_str(mname), ty, off]);
+        }
+        self.add_raw(name, kind, kind_flag, vlen(members.len()), size, &trailing)
+    }
+
+    /// Add a struct with (name, type, bit offset) members.
+    pub fn add_struct(&mut self, name: &str, size: u32, members: &[(&str, TypeId, u32)]) -> TypeId {
+        let m: Vec<_> = members.iter().map(|&(n, t, o)| (n, t, o, 0)).collect();
+        self.composite(Kind::Struct, name, size, false, &m)
+    }
+
+    /// Add a union with (name, type, bit offset) members.
+    pub fn add_union(&mut self, name: &str, size: u32, members: &[(&str, TypeId, u32)]) -> TypeId {
+        let m: Vec<_> = members.iter().map(|&(n, t, o)| (n, t, o, 0)).collect();
+        self.composite(Kind::Union, name, size, false, &m)
+    }
+
+    /// Add a struct (or union) with `kind_flag` set: members are (name, type, bit offset,
+    /// bitfield size); bit offsets must fit in 24 bits.
+    pub fn add_composite_bitfields(
+        &mut self,
+        is_union: bool,
+        name: &str,
+        size: u32,
+        members: &[(&str, TypeId, u32, u8)],
+    ) -> TypeId {
+        let kind = if is_union { Kind::Union } else { Kind::Struct };
+        self.composite(kind, name, size, true, members)
+    }
+
+    /// Add a 32-bit enum; each value's low 32 bits are stored.
+    pub fn add_enum(
+        &mut self,
+        name: &str,
+        size: u32,
+        signed: bool,
+        values: &[(&str, i128)],
+    ) -> TypeId {
+        let mut trailing = Vec::with_capacity(values.len() * 2);
+        for &(vname, v) in values {
+            trailing.extend_from_slice(&[self.add_str(vname), v as u32]);
+        }
+        self.add_raw(
+            name,
+            Kind::Enum,
+            signed,
+            vlen(values.len()),
+            size,
+            &trailing,
+        )
+    }
+
+    /// Add a 64-bit enum; each value's low 64 bits are stored.
+    pub fn add_enum64(
+        &mut self,
+        name: &str,
+        size: u32,
+        signed: bool,
+        values: &[(&str, i128)],
+    ) -> TypeId {
+        let mut trailing = Vec::with_capacity(values.len() * 3);
+        for &(vname, v) in values {
+            let v = v as u64;
+            trailing.extend_from_slice(&[self.add_str(vname), v as u32, (v >> 32) as u32]);
+        }
+        self.add_raw(
+            name,
+            Kind::Enum64,
+            signed,
+            vlen(values.len()),
+            size,
+            &trailing,
+        )
+    }
+
+    /// Add a forward declaration of a struct (or union).
+    pub fn add_fwd(&mut self, name: &str, is_union: bool) -> TypeId {
+        self.add_raw(name, Kind::Fwd, is_union, 0, 0, &[])
+    }
+
+    /// Add a typedef `name` for `ty`.
+    pub fn add_typedef(&mut self, name: &str, ty: TypeId) -> TypeId {
+        self.add_raw(name, Kind::Typedef, false, 0, ty, &[])
+    }
+
+    /// Add `volatile ty`.
+    pub fn add_volatile(&mut self, ty: TypeId) -> TypeId {
+        self.add_raw("", Kind::Volatile, false, 0, ty, &[])
+    }
+
+    /// Add `const ty`.
+    pub fn add_const(&mut self, ty: TypeId) -> TypeId {
+        self.add_raw("", Kind::Const, false, 0, ty, &[])
+    }
+
+    /// Add `restrict ty`.
+    pub fn add_restrict(&mut self, ty: TypeId) -> TypeId {
+        self.add_raw("", Kind::Restrict, false, 0, ty, &[])
+    }
+
+    /// Add a type tag `tag` on `ty`.
+    pub fn add_type_tag(&mut self, tag: &str, ty: TypeId) -> TypeId {
+        self.add_raw(tag, Kind::TypeTag, false, 0, ty, &[])
+    }
+
+    /// Add a function prototype returning `ret` with (name, type) params.
+    pub fn add_func_proto(&mut self, ret: TypeId, params: &[(&str, TypeId)]) -> TypeId {
+        let mut trailing = Vec::with_capacity(params.len() * 2);
+        for &(pname, ty) in params {
+            trailing.extend_from_slice(&[self.add_str(pname), ty]);
+        }
+        self.add_raw(
+            "",
+            Kind::FuncProto,
+            false,
+            vlen(params.len()),
+            ret,
+            &trailing,
+        )
+    }
+
+    /// Add a function `name` with prototype `proto` and linkage (LINKAGE_*).
+    pub fn add_func(&mut self, name: &str, proto: TypeId, linkage: u16) -> TypeId {
+        self.add_raw(name, Kind::Func, false, linkage, proto, &[])
+    }
+
+    /// Add a variable `name` of type `ty` with linkage (VAR_*).
+    pub fn add_var(&mut self, name: &str, ty: TypeId, linkage: u32) -> TypeId {
+        self.add_raw(name, Kind::Var, false, 0, ty, &[linkage])
+    }
+
+    /// Add a DATASEC with (var type id, offset, size) entries.
+    pub fn add_datasec(&mut self, name: &str, size: u32, vars: &[(TypeId, u32, u32)]) -> TypeId {
+        let trailing: Vec<u32> = vars.iter().flat_map(|&(t, o, s)| [t, o, s]).collect();
+        self.add_raw(
+            name,
+            Kind::Datasec,
+            false,
+            vlen(vars.len()),
+            size,
+            &trailing,
+        )
+    }
+
+    /// Add a floating-point type of `size` bytes.
+    pub fn add_float(&mut self, name: &str, size: u32) -> TypeId {
+        self.add_raw(name, Kind::Float, false, 0, size, &[])
+    }
+
+    /// Add a declaration tag `tag` on `ty` (component -1 = the type itself).
+    pub fn add_decl_tag(&mut self, tag: &str, ty: TypeId, component_idx: i32) -> TypeId {
+        self.add_raw(tag, Kind::DeclTag, false, 0, ty, &[component_idx as u32])
+    }
+
+    /// The blob in little-endian byte order.
+    pub fn build(&self) -> Vec<u8> {
+        self.build_endian(Endian::Little)
+    }
+
+    /// The blob in byte order `endian`.
+    pub fn build_endian(&self, endian: Endian) -> Vec<u8> {
+        let type_len = self.words.len() * 4;
+        let mut out = Vec::with_capacity(BTF_HEADER_LEN + type_len + self.strs.len());
+        out.extend_from_slice(&endian.u16_bytes(BTF_MAGIC));
+        out.push(1); // version
+        out.push(0); // flags
+        for v in [
+            BTF_HEADER_LEN as u32,
+            0,
+            type_len as u32,
+            type_len as u32,
+            self.strs.len() as u32,
+        ] {
+            out.extend_from_slice(&endian.u32_bytes(v));
+        }
+        for &w in &self.words {
+            out.extend_from_slice(&endian.u32_bytes(w));
+        }
+        out.extend_from_slice(&self.strs);
+        out
+    }
+}
