@@ -306,3 +306,257 @@ impl BtfBuilder {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Btf, Type};
+    use proptest::prelude::*;
+
+    /// An owned description of one type, built by the builder and recovered by the parser.
+    #[derive(Clone, Debug, PartialEq)]
+    enum Spec {
+        Int(String, u32, u8, u8, u8),
+        Ptr(TypeId),
+        Array(TypeId, TypeId, u32),
+        Composite(bool, bool, String, u32, Vec<(String, TypeId, u32, u8)>),
+        Enum(bool, String, u32, bool, Vec<(String, i128)>),
+        Fwd(String, bool),
+        Ref(Kind, String, TypeId),
+        FuncProto(TypeId, Vec<(String, TypeId)>),
+        Func(String, TypeId, u16),
+        Var(String, TypeId, u32),
+        Datasec(String, u32, Vec<(TypeId, u32, u32)>),
+        Float(String, u32),
+        DeclTag(String, TypeId, i32),
+    }
+
+    fn add(b: &mut BtfBuilder, s: &Spec) -> TypeId {
+        match s {
+            Spec::Int(n, size, enc, off, bits) => b.add_int_bits(n, *size, *enc, *off, *bits),
+            Spec::Ptr(t) => b.add_ptr(*t),
+            Spec::Array(e, i, n) => b.add_array(*e, *i, *n),
+            Spec::Composite(u, kf, n, size, m) => {
+                let m: Vec<_> = m
+                    .iter()
+                    .map(|(n, t, o, bf)| (n.as_str(), *t, *o, *bf))
+                    .collect();
+                if *kf {
+                    b.add_composite_bitfields(*u, n, *size, &m)
+                } else {
+                    let m: Vec<_> = m.iter().map(|&(n, t, o, _)| (n, t, o)).collect();
+                    if *u {
+                        b.add_union(n, *size, &m)
+                    } else {
+                        b.add_struct(n, *size, &m)
+                    }
+                }
+            }
+            Spec::Enum(is64, n, size, signed, v) => {
+                let v: Vec<_> = v.iter().map(|(n, x)| (n.as_str(), *x)).collect();
+                if *is64 {
+                    b.add_enum64(n, *size, *signed, &v)
+                } else {
+                    b.add_enum(n, *size, *signed, &v)
+                }
+            }
+            Spec::Fwd(n, u) => b.add_fwd(n, *u),
+            Spec::Ref(k, n, t) => match k {
+                Kind::Typedef => b.add_typedef(n, *t),
+                Kind::Volatile => b.add_volatile(*t),
+                Kind::Const => b.add_const(*t),
+                Kind::Restrict => b.add_restrict(*t),
+                _ => b.add_type_tag(n, *t),
+            },
+            Spec::FuncProto(r, p) => {
+                let p: Vec<_> = p.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+                b.add_func_proto(*r, &p)
+            }
+            Spec::Func(n, p, l) => b.add_func(n, *p, *l),
+            Spec::Var(n, t, l) => b.add_var(n, *t, *l),
+            Spec::Datasec(n, s, v) => b.add_datasec(n, *s, v),
+            Spec::Float(n, s) => b.add_float(n, *s),
+            Spec::DeclTag(n, t, c) => b.add_decl_tag(n, *t, *c),
+        }
+    }
+
+    fn recover(t: Type<'_>) -> Spec {
+        let s = |x: &str| x.to_string();
+        match t {
+            Type::Void => panic!("void in the type section"),
+            Type::Int(i) => Spec::Int(s(i.name), i.size, i.encoding, i.bit_offset, i.bits),
+            Type::Ptr(r) => Spec::Ptr(r.ty),
+            Type::Array(a) => Spec::Array(a.elem, a.index, a.nelems),
+            Type::Struct(c) | Type::Union(c) => Spec::Composite(
+                matches!(t, Type::Union(_)),
+                c.kind_flag(),
+                s(c.name),
+                c.size,
+                c.members()
+                    .map(|m| m.map(|m| (s(m.name), m.ty, m.bit_offset, m.bitfield_size)))
+                    .collect::<crate::Result<_>>()
+                    .unwrap(),
+            ),
+            Type::Enum(e) | Type::Enum64(e) => Spec::Enum(
+                e.is_enum64(),
+                s(e.name),
+                e.size,
+                e.signed,
+                e.values()
+                    .map(|v| v.map(|(n, x)| (s(n), x)))
+                    .collect::<crate::Result<_>>()
+                    .unwrap(),
+            ),
+            Type::Fwd(f) => Spec::Fwd(s(f.name), f.is_union),
+            Type::Typedef(r)
+            | Type::Volatile(r)
+            | Type::Const(r)
+            | Type::Restrict(r)
+            | Type::TypeTag(r) => Spec::Ref(t.kind(), s(r.name), r.ty),
+            Type::FuncProto(p) => Spec::FuncProto(
+                p.ret,
+                p.params()
+                    .map(|p| p.map(|(n, t)| (s(n), t)))
+                    .collect::<crate::Result<_>>()
+                    .unwrap(),
+            ),
+            Type::Func(f) => Spec::Func(s(f.name), f.proto, f.linkage),
+            Type::Var(v) => Spec::Var(s(v.name), v.ty, v.linkage),
+            Type::Datasec(d) => Spec::Datasec(
+                s(d.name),
+                d.size,
+                d.vars()
+                    .map(|v| v.map(|v| (v.ty, v.offset, v.size)))
+                    .collect::<crate::Result<_>>()
+                    .unwrap(),
+            ),
+            Type::Float(f) => Spec::Float(s(f.name), f.size),
+            Type::DeclTag(d) => Spec::DeclTag(s(d.name), d.ty, d.component_idx),
+        }
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z_.]{0,6}"
+    }
+
+    macro_rules! few {
+        ($s:expr) => {
+            proptest::collection::vec($s, 0..5)
+        };
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        let id = 0u32..40;
+        prop_oneof![
+            (name(), any::<u32>(), 0u8..16, any::<u8>(), any::<u8>())
+                .prop_map(|(n, s, e, o, b)| Spec::Int(n, s, e, o, b)),
+            id.clone().prop_map(Spec::Ptr),
+            (id.clone(), id.clone(), any::<u32>()).prop_map(|(e, i, n)| Spec::Array(e, i, n)),
+            (
+                any::<bool>(),
+                name(),
+                any::<u32>(),
+                few!((name(), id.clone(), any::<u32>()))
+            )
+                .prop_map(|(u, n, s, m)| Spec::Composite(
+                    u,
+                    false,
+                    n,
+                    s,
+                    m.into_iter().map(|(n, t, o)| (n, t, o, 0)).collect()
+                )),
+            (
+                any::<bool>(),
+                name(),
+                any::<u32>(),
+                few!((name(), id.clone(), 0u32..0x0100_0000, any::<u8>()))
+            )
+                .prop_map(|(u, n, s, m)| Spec::Composite(u, true, n, s, m)),
+            (
+                any::<bool>(),
+                name(),
+                any::<u32>(),
+                any::<bool>(),
+                few!((name(), any::<i64>()))
+            )
+                .prop_map(|(is64, n, s, signed, v)| {
+                    let v = v
+                        .into_iter()
+                        .map(|(n, x)| {
+                            let x = match (is64, signed) {
+                                (false, false) => i128::from(x as u32),
+                                (false, true) => i128::from(x as i32),
+                                (true, false) => i128::from(x as u64),
+                                (true, true) => i128::from(x),
+                            };
+                            (n, x)
+                        })
+                        .collect();
+                    Spec::Enum(is64, n, s, signed, v)
+                }),
+            (name(), any::<bool>()).prop_map(|(n, u)| Spec::Fwd(n, u)),
+            (
+                prop_oneof![
+                    Just(Kind::Typedef),
+                    Just(Kind::Volatile),
+                    Just(Kind::Const),
+                    Just(Kind::Restrict),
+                    Just(Kind::TypeTag)
+                ],
+                name(),
+                id.clone()
+            )
+                .prop_map(|(k, n, t)| {
+                    let n = if matches!(k, Kind::Typedef | Kind::TypeTag) {
+                        n
+                    } else {
+                        String::new()
+                    };
+                    Spec::Ref(k, n, t)
+                }),
+            (id.clone(), few!((name(), id.clone()))).prop_map(|(r, p)| Spec::FuncProto(r, p)),
+            (name(), id.clone(), 0u16..3).prop_map(|(n, p, l)| Spec::Func(n, p, l)),
+            (name(), id.clone(), 0u32..3).prop_map(|(n, t, l)| Spec::Var(n, t, l)),
+            (
+                name(),
+                any::<u32>(),
+                few!((id.clone(), any::<u32>(), any::<u32>()))
+            )
+                .prop_map(|(n, s, v)| Spec::Datasec(n, s, v)),
+            (name(), any::<u32>()).prop_map(|(n, s)| Spec::Float(n, s)),
+            (name(), id, any::<i32>()).prop_map(|(n, t, c)| Spec::DeclTag(n, t, c)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn builder_output_parses_back_to_the_same_types(
+            specs in proptest::collection::vec(spec(), 0..30),
+            big in any::<bool>(),
+        ) {
+            let mut b = BtfBuilder::new();
+            for (i, s) in specs.iter().enumerate() {
+                prop_assert_eq!(add(&mut b, s), i as TypeId + 1);
+            }
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let blob = b.build_endian(endian);
+            let btf = Btf::parse(&blob).unwrap();
+            prop_assert_eq!(btf.endian(), endian);
+            prop_assert_eq!(btf.len(), specs.len() + 1);
+            let got: Vec<Spec> = btf.types().map(|t| recover(t.unwrap().1)).collect();
+            prop_assert_eq!(got, specs);
+        }
+    }
+
+    #[test]
+    fn strings_are_deduplicated() {
+        let mut b = BtfBuilder::new();
+        b.add_int("int", 4, 0);
+        b.add_typedef("int", 1);
+        b.add_struct("s", 4, &[("int", 1, 0)]);
+        let blob = b.build();
+        let btf = Btf::parse(&blob).unwrap();
+        assert_eq!(btf.string_section(), b"\0int\0s\0");
+        assert_eq!(b.add_str(""), 0);
+    }
+}
