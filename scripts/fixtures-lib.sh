@@ -19,7 +19,7 @@ FIXTURE_CFLAGS=(-target bpf -mcpu=v3 -g -O2 -fdebug-compilation-dir=. -I bpf-src
 
 # cd to the repository root (the parent of scripts/).
 fixtures_cd_root() {
-	cd "$(dirname "${BASH_SOURCE[0]}")/.."
+	cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 }
 
 fixtures_need_tools() {
@@ -51,8 +51,8 @@ fixtures_names() {
 fixtures_headers() {
 	local src="bpf-src/$1.bpf.c"
 	"$FIXTURE_CLANG" "${FIXTURE_CFLAGS[@]}" -M -MT x "$src" \
-		| sed -e 's/\\$//' -e 's/^x://' | tr -s ' \t' '\n\n' \
-		| grep -v -x -e '' -e "$src" | LC_ALL=C sort -u
+		| sed -e 's/\\$//' -e 's/^x://' | tr -s ' \t' '\n' \
+		| { grep -v -x -e '' -e "$src" || true; } | LC_ALL=C sort -u
 }
 
 # sha256 of the source followed by every header it includes.

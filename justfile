@@ -1,0 +1,41 @@
+# oxbpf task runner. `just --list` shows the recipes.
+# Cargo's output dir: $CARGO_TARGET_DIR when set (each engineer uses their own), else target/.
+
+target := env_var_or_default("CARGO_TARGET_DIR", "target")
+
+# List the recipes.
+default:
+    @just --list
+
+# Rebuild fixtures/*.bpf.o from bpf-src/ and rewrite fixtures/MANIFEST.
+fixtures:
+    scripts/fixtures
+
+# Fail if a committed fixture is stale (source changed, or a fresh build differs).
+check-fixtures:
+    scripts/check-fixtures
+
+# Unit, integration and doc tests of the whole workspace.
+test:
+    cargo test --workspace --all-targets
+    cargo test --workspace --doc
+
+# Formatting and clippy, warnings as errors.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Side-by-side benchmarks against the peers (needs root; see ../shared/peerbench/README.md).
+bench:
+    cargo build --release -p oxbpf-bench
+    ../shared/peerbench/run.sh --with {{target}}/release/oxbpf-bench
+
+# Trace execs for 5 seconds with the execsnoop fixture while a loop runs /bin/true (needs root).
+demo:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -p oxbpf-cli
+    ( for _ in 1 2 3 4 5 6 7 8; do sleep 0.5; /bin/true; done ) &
+    loop=$!
+    trap 'kill "$loop" 2>/dev/null || true' EXIT
+    "{{target}}/debug/oxbpf" run fixtures/execsnoop.bpf.o --duration 5
