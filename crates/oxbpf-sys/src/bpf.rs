@@ -1,0 +1,742 @@
+//! The `bpf()` system call: one `#[repr(C)]` attr struct per command, zero-initialised,
+//! the struct's size passed to the kernel (fields are appended in kernel order, so an
+//! older kernel sees trailing zeros it accepts).
+
+use std::ffi::CString;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use crate::fd::{BtfFd, LinkFd, MapFd, ProgFd};
+use crate::{Errno, Error, Result};
+
+/// `enum bpf_cmd` values used by oxbpf.
+#[allow(missing_docs)]
+pub mod cmd {
+    pub const MAP_CREATE: u32 = 0;
+    pub const MAP_LOOKUP_ELEM: u32 = 1;
+    pub const MAP_UPDATE_ELEM: u32 = 2;
+    pub const MAP_DELETE_ELEM: u32 = 3;
+    pub const MAP_GET_NEXT_KEY: u32 = 4;
+    pub const PROG_LOAD: u32 = 5;
+    pub const OBJ_PIN: u32 = 6;
+    pub const OBJ_GET: u32 = 7;
+    pub const PROG_TEST_RUN: u32 = 10;
+    pub const OBJ_GET_INFO_BY_FD: u32 = 15;
+    pub const BTF_LOAD: u32 = 18;
+    pub const MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
+    pub const MAP_FREEZE: u32 = 22;
+    pub const LINK_CREATE: u32 = 28;
+    pub const LINK_DETACH: u32 = 34;
+}
+
+/// Map flags (`BPF_F_*` for `BPF_MAP_CREATE`).
+#[allow(missing_docs)]
+pub mod map_flags {
+    pub const NO_PREALLOC: u32 = 1 << 0;
+    pub const RDONLY: u32 = 1 << 3;
+    pub const WRONLY: u32 = 1 << 4;
+    pub const RDONLY_PROG: u32 = 1 << 7;
+    pub const WRONLY_PROG: u32 = 1 << 8;
+    pub const MMAPABLE: u32 = 1 << 10;
+}
+
+/// Element-update flags (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`).
+#[allow(missing_docs)]
+pub mod elem_flags {
+    pub const ANY: u64 = 0;
+    pub const NOEXIST: u64 = 1;
+    pub const EXIST: u64 = 2;
+    pub const LOCK: u64 = 4;
+}
+
+/// `BPF_PERF_EVENT` attach type, for links on perf events (tracepoints, kprobes, ...).
+pub const ATTACH_TYPE_PERF_EVENT: u32 = 41;
+
+/// The largest verifier log the kernel accepts (`UINT_MAX >> 2`, since 5.2).
+pub const LOG_SIZE_MAX: u32 = u32::MAX >> 2;
+
+fn ptr<T>(p: *const T) -> u64 {
+    p as usize as u64
+}
+
+fn slice_ptr<T>(s: &[T]) -> u64 {
+    if s.is_empty() { 0 } else { ptr(s.as_ptr()) }
+}
+
+/// Issues `bpf(cmd, attr, size_of::<A>())`.
+fn sys_bpf<A>(cmd: u32, attr: &mut A) -> i64 {
+    // SAFETY: `attr` is a valid, initialised `#[repr(C)]` struct of exactly the size passed;
+    // every pointer inside it was set from a live Rust slice/reference that outlives the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd as libc::c_long,
+            attr as *mut A,
+            std::mem::size_of::<A>(),
+        )
+    }
+}
+
+fn check(call: &'static str, ret: i64) -> Result<i64> {
+    if ret < 0 {
+        Err(Error::last(call))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Copies `name` into a kernel object-name field (15 bytes + NUL, truncated).
+pub fn object_name(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(
+        name.bytes()
+            .filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
+            .take(15),
+    ) {
+        *o = b;
+    }
+    out
+}
+
+/// Attr of `BPF_MAP_CREATE`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapCreate {
+    /// `enum bpf_map_type`.
+    pub map_type: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Capacity (for ring buffers: data size in bytes, a power-of-two multiple of the page).
+    pub max_entries: u32,
+    /// `BPF_F_*` flags.
+    pub map_flags: u32,
+    /// Inner map template fd for map-in-map.
+    pub inner_map_fd: u32,
+    /// NUMA node (with `BPF_F_NUMA_NODE`).
+    pub numa_node: u32,
+    /// Object name (15 chars + NUL).
+    pub map_name: [u8; 16],
+    /// Device for offload.
+    pub map_ifindex: u32,
+    /// BTF fd the type ids refer to.
+    pub btf_fd: u32,
+    /// Key type id in `btf_fd`.
+    pub btf_key_type_id: u32,
+    /// Value type id in `btf_fd`.
+    pub btf_value_type_id: u32,
+    /// struct_ops value type in vmlinux.
+    pub btf_vmlinux_value_type_id: u32,
+    /// Type-specific extra (bloom filter hashes, arena address).
+    pub map_extra: u64,
+    /// BTF object fd of a module's value type.
+    pub value_type_btf_obj_fd: i32,
+    /// BPF token fd.
+    pub map_token_fd: i32,
+}
+
+impl MapCreate {
+    /// A map of `map_type` with the given sizes and no BTF.
+    pub fn new(map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> Self {
+        MapCreate {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            ..Default::default()
+        }
+    }
+}
+
+/// `BPF_MAP_CREATE`.
+pub fn map_create(attr: &MapCreate) -> Result<MapFd> {
+    let mut a = *attr;
+    MapFd::from_raw_checked("BPF_MAP_CREATE", sys_bpf(cmd::MAP_CREATE, &mut a))
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct MapElem {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+fn check_len(what: &str, got: usize, want: Option<usize>) -> Result<()> {
+    match want {
+        Some(w) if w != got => Err(Error::Invalid(format!(
+            "{what}: {got} bytes given, map has {w}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn raw(fd: BorrowedFd<'_>) -> u32 {
+    use std::os::fd::AsRawFd;
+    fd.as_raw_fd() as u32
+}
+
+fn elem_op(
+    cmd: u32,
+    call: &'static str,
+    fd: BorrowedFd<'_>,
+    key: u64,
+    value: u64,
+    flags: u64,
+) -> Result<bool> {
+    let mut a = MapElem {
+        map_fd: raw(fd),
+        key,
+        value,
+        flags,
+        ..Default::default()
+    };
+    match check(call, sys_bpf(cmd, &mut a)) {
+        Ok(_) => Ok(true),
+        Err(Error::Syscall {
+            errno: Errno::ENOENT,
+            ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `BPF_MAP_LOOKUP_ELEM`: copies the value of `key` into `value`; `Ok(false)` if absent.
+/// `value` must be the map's value size (times possible CPUs for per-CPU maps).
+pub fn map_lookup_elem(
+    fd: BorrowedFd<'_>,
+    key: &[u8],
+    value: &mut [u8],
+    flags: u64,
+) -> Result<bool> {
+    elem_op(
+        cmd::MAP_LOOKUP_ELEM,
+        "BPF_MAP_LOOKUP_ELEM",
+        fd,
+        slice_ptr(key),
+        ptr(value.as_mut_ptr()),
+        flags,
+    )
+}
+
+/// `BPF_MAP_LOOKUP_AND_DELETE_ELEM` (also pop for queue/stack maps, `key` empty).
+pub fn map_lookup_and_delete_elem(
+    fd: BorrowedFd<'_>,
+    key: &[u8],
+    value: &mut [u8],
+    flags: u64,
+) -> Result<bool> {
+    elem_op(
+        cmd::MAP_LOOKUP_AND_DELETE_ELEM,
+        "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+        fd,
+        slice_ptr(key),
+        ptr(value.as_mut_ptr()),
+        flags,
+    )
+}
+
+/// `BPF_MAP_UPDATE_ELEM` with `elem_flags` (`ANY`, `NOEXIST`, `EXIST`).
+pub fn map_update_elem(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> Result<()> {
+    let mut a = MapElem {
+        map_fd: raw(fd),
+        key: slice_ptr(key),
+        value: slice_ptr(value),
+        flags,
+        ..Default::default()
+    };
+    check("BPF_MAP_UPDATE_ELEM", sys_bpf(cmd::MAP_UPDATE_ELEM, &mut a)).map(drop)
+}
+
+/// `BPF_MAP_DELETE_ELEM`; `Ok(false)` if the key was absent.
+pub fn map_delete_elem(fd: BorrowedFd<'_>, key: &[u8]) -> Result<bool> {
+    elem_op(
+        cmd::MAP_DELETE_ELEM,
+        "BPF_MAP_DELETE_ELEM",
+        fd,
+        slice_ptr(key),
+        0,
+        0,
+    )
+}
+
+/// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (the first key for `None`) into `next`;
+/// `Ok(false)` at the end.
+pub fn map_get_next_key(fd: BorrowedFd<'_>, key: Option<&[u8]>, next: &mut [u8]) -> Result<bool> {
+    if let Some(k) = key {
+        check_len("BPF_MAP_GET_NEXT_KEY key", k.len(), Some(next.len()))?;
+    }
+    elem_op(
+        cmd::MAP_GET_NEXT_KEY,
+        "BPF_MAP_GET_NEXT_KEY",
+        fd,
+        key.map_or(0, slice_ptr),
+        ptr(next.as_mut_ptr()),
+        0,
+    )
+}
+
+/// `BPF_MAP_FREEZE`: no more writes from user space.
+pub fn map_freeze(fd: BorrowedFd<'_>) -> Result<()> {
+    let mut a = MapElem {
+        map_fd: raw(fd),
+        ..Default::default()
+    };
+    check("BPF_MAP_FREEZE", sys_bpf(cmd::MAP_FREEZE, &mut a)).map(drop)
+}
+
+/// Attr of `BPF_PROG_LOAD`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+    attach_prog_fd: u32,
+    core_relo_cnt: u32,
+    fd_array: u64,
+    core_relos: u64,
+    core_relo_rec_size: u32,
+    log_true_size: u32,
+    prog_token_fd: i32,
+    fd_array_cnt: u32,
+}
+
+/// Inputs of one `BPF_PROG_LOAD`, borrowing everything it points at.
+#[derive(Debug, Clone, Default)]
+pub struct ProgLoad<'a> {
+    /// `enum bpf_prog_type`.
+    pub prog_type: u32,
+    /// Instruction bytes (8 per slot).
+    pub insns: &'a [u8],
+    /// License string (a "GPL"-compatible one unlocks GPL-only helpers).
+    pub license: &'a str,
+    /// Program name (truncated to 15 bytes).
+    pub name: &'a str,
+    /// `expected_attach_type`.
+    pub expected_attach_type: u32,
+    /// `kern_version` (only checked for old kprobe programs).
+    pub kern_version: u32,
+    /// `BPF_F_*` load flags (`BPF_F_SLEEPABLE`, ...).
+    pub prog_flags: u32,
+    /// The program's BTF, for func_info/line_info.
+    pub btf_fd: Option<BorrowedFd<'a>>,
+    /// `struct bpf_func_info` records (insn_off in slots, type_id).
+    pub func_info: &'a [u8],
+    /// Size of one func_info record.
+    pub func_info_rec_size: u32,
+    /// `struct bpf_line_info` records.
+    pub line_info: &'a [u8],
+    /// Size of one line_info record.
+    pub line_info_rec_size: u32,
+    /// `attach_btf_id` for BTF-attached programs.
+    pub attach_btf_id: u32,
+    /// `attach_prog_fd` / `attach_btf_obj_fd`.
+    pub attach_fd: Option<BorrowedFd<'a>>,
+}
+
+/// The verifier's verdict on a failed load, and the log of any load.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    /// The program on success.
+    pub result: Result<ProgFd>,
+    /// Bytes of the log the kernel wrote (without the trailing NUL).
+    pub log_len: usize,
+    /// `log_true_size`: the size the whole log needs (0 on kernels before 6.4).
+    pub log_true_size: u32,
+}
+
+/// `BPF_PROG_LOAD` with the log written to `log` (`log_level` 0 = no log). Returns the
+/// program or the error, plus how much log the kernel wrote and needed: the caller decides
+/// whether to retry with a larger buffer.
+pub fn prog_load(p: &ProgLoad<'_>, log_level: u32, log: &mut [u8]) -> LoadOutcome {
+    let license = match CString::new(p.license) {
+        Ok(l) => l,
+        Err(_) => {
+            return LoadOutcome {
+                result: Err(Error::Invalid(format!(
+                    "license {:?} contains a NUL byte",
+                    p.license
+                ))),
+                log_len: 0,
+                log_true_size: 0,
+            };
+        }
+    };
+    let use_log = log_level > 0 && !log.is_empty();
+    let log_size = log.len().min(LOG_SIZE_MAX as usize);
+    if let Some(b) = log.first_mut() {
+        *b = 0;
+    }
+    let mut a = ProgLoadAttr {
+        prog_type: p.prog_type,
+        insn_cnt: (p.insns.len() / 8) as u32,
+        insns: slice_ptr(p.insns),
+        license: ptr(license.as_ptr()),
+        log_level: if use_log { log_level } else { 0 },
+        log_size: if use_log { log_size as u32 } else { 0 },
+        log_buf: if use_log { ptr(log.as_mut_ptr()) } else { 0 },
+        kern_version: p.kern_version,
+        prog_flags: p.prog_flags,
+        prog_name: object_name(p.name),
+        expected_attach_type: p.expected_attach_type,
+        prog_btf_fd: p.btf_fd.map_or(0, raw),
+        func_info_rec_size: if p.func_info.is_empty() {
+            0
+        } else {
+            p.func_info_rec_size
+        },
+        func_info: slice_ptr(p.func_info),
+        func_info_cnt: if p.func_info_rec_size == 0 {
+            0
+        } else {
+            (p.func_info.len() / p.func_info_rec_size as usize) as u32
+        },
+        line_info_rec_size: if p.line_info.is_empty() {
+            0
+        } else {
+            p.line_info_rec_size
+        },
+        line_info: slice_ptr(p.line_info),
+        line_info_cnt: if p.line_info_rec_size == 0 {
+            0
+        } else {
+            (p.line_info.len() / p.line_info_rec_size as usize) as u32
+        },
+        attach_btf_id: p.attach_btf_id,
+        attach_prog_fd: p.attach_fd.map_or(0, raw),
+        ..Default::default()
+    };
+    let ret = sys_bpf(cmd::PROG_LOAD, &mut a);
+    let result = ProgFd::from_raw_checked("BPF_PROG_LOAD", ret);
+    let log_len = if use_log {
+        log[..log_size]
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(log_size)
+    } else {
+        0
+    };
+    LoadOutcome {
+        result,
+        log_len,
+        log_true_size: a.log_true_size,
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    btf_log_true_size: u32,
+    btf_flags: u32,
+    btf_token_fd: i32,
+}
+
+/// `BPF_BTF_LOAD`; on failure with `log` non-empty the kernel's BTF log is in `log`.
+pub fn btf_load(data: &[u8], log: &mut [u8]) -> Result<BtfFd> {
+    if let Some(b) = log.first_mut() {
+        *b = 0;
+    }
+    let mut a = BtfLoadAttr {
+        btf: slice_ptr(data),
+        btf_size: data.len() as u32,
+        btf_log_buf: if log.is_empty() {
+            0
+        } else {
+            ptr(log.as_mut_ptr())
+        },
+        btf_log_size: log.len().min(LOG_SIZE_MAX as usize) as u32,
+        btf_log_level: u32::from(!log.is_empty()),
+        ..Default::default()
+    };
+    BtfFd::from_raw_checked("BPF_BTF_LOAD", sys_bpf(cmd::BTF_LOAD, &mut a))
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` into `buf`; returns the length the kernel filled.
+pub fn obj_get_info_by_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
+    let mut a = InfoAttr {
+        bpf_fd: raw(fd),
+        info_len: buf.len() as u32,
+        info: ptr(buf.as_mut_ptr()),
+    };
+    check(
+        "BPF_OBJ_GET_INFO_BY_FD",
+        sys_bpf(cmd::OBJ_GET_INFO_BY_FD, &mut a),
+    )?;
+    Ok(a.info_len as usize)
+}
+
+/// `struct bpf_map_info` (the fields up to `map_extra`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(missing_docs)]
+pub struct MapInfo {
+    pub map_type: u32,
+    pub id: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub name: [u8; 16],
+    pub ifindex: u32,
+    pub btf_vmlinux_value_type_id: u32,
+    pub netns_dev: u64,
+    pub netns_ino: u64,
+    pub btf_id: u32,
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+    pub btf_vmlinux_id: u32,
+    pub map_extra: u64,
+}
+
+/// `struct bpf_prog_info` (the fields up to `attach_btf_id`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(missing_docs)]
+pub struct ProgInfo {
+    pub prog_type: u32,
+    pub id: u32,
+    pub tag: [u8; 8],
+    pub jited_prog_len: u32,
+    pub xlated_prog_len: u32,
+    pub jited_prog_insns: u64,
+    pub xlated_prog_insns: u64,
+    pub load_time: u64,
+    pub created_by_uid: u32,
+    pub nr_map_ids: u32,
+    pub map_ids: u64,
+    pub name: [u8; 16],
+    pub ifindex: u32,
+    pub gpl_compatible: u32,
+    pub netns_dev: u64,
+    pub netns_ino: u64,
+    pub nr_jited_ksyms: u32,
+    pub nr_jited_func_lens: u32,
+    pub jited_ksyms: u64,
+    pub jited_func_lens: u64,
+    pub btf_id: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub nr_func_info: u32,
+    pub nr_line_info: u32,
+    pub line_info: u64,
+    pub jited_line_info: u64,
+    pub nr_jited_line_info: u32,
+    pub line_info_rec_size: u32,
+    pub jited_line_info_rec_size: u32,
+    pub nr_prog_tags: u32,
+    pub prog_tags: u64,
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
+    pub recursion_misses: u64,
+    pub verified_insns: u32,
+    pub attach_btf_obj_id: u32,
+    pub attach_btf_id: u32,
+}
+
+/// Kernel info of a map.
+pub fn map_info(fd: BorrowedFd<'_>) -> Result<MapInfo> {
+    let mut info = MapInfo::default();
+    // SAFETY: MapInfo is repr(C) plain old data (integers and byte arrays); any byte
+    // pattern the kernel writes is a valid value, and the slice covers exactly the struct.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            (&mut info as *mut MapInfo).cast::<u8>(),
+            std::mem::size_of::<MapInfo>(),
+        )
+    };
+    obj_get_info_by_fd(fd, buf)?;
+    Ok(info)
+}
+
+/// Kernel info of a program (no arrays requested).
+pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
+    let mut info = ProgInfo::default();
+    // SAFETY: as in `map_info`: repr(C) integers only, slice covers exactly the struct.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            (&mut info as *mut ProgInfo).cast::<u8>(),
+            std::mem::size_of::<ProgInfo>(),
+        )
+    };
+    obj_get_info_by_fd(fd, buf)?;
+    Ok(info)
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    /// The per-type union (target_btf_id, perf_event.bpf_cookie, ...), 32 bytes.
+    extra: [u64; 4],
+}
+
+/// `BPF_LINK_CREATE` attaching `prog` to `target_fd` (a perf event, cgroup, ifindex, ...)
+/// with the type-specific `cookie` in the union's first 8 bytes (perf_event.bpf_cookie).
+pub fn link_create(
+    prog: BorrowedFd<'_>,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    cookie: u64,
+) -> Result<LinkFd> {
+    let mut a = LinkCreateAttr {
+        prog_fd: raw(prog),
+        target_fd,
+        attach_type,
+        flags,
+        extra: [cookie, 0, 0, 0],
+    };
+    LinkFd::from_raw_checked("BPF_LINK_CREATE", sys_bpf(cmd::LINK_CREATE, &mut a))
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ObjAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+    path_fd: i32,
+    _pad: u32,
+}
+
+fn c_path(path: &std::path::Path) -> Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::Invalid(format!("path {} contains a NUL byte", path.display())))
+}
+
+/// `BPF_OBJ_PIN`: pins the object behind `fd` at `path` on a bpffs.
+pub fn obj_pin(fd: BorrowedFd<'_>, path: &std::path::Path) -> Result<()> {
+    let p = c_path(path)?;
+    let mut a = ObjAttr {
+        pathname: ptr(p.as_ptr()),
+        bpf_fd: raw(fd),
+        ..Default::default()
+    };
+    check("BPF_OBJ_PIN", sys_bpf(cmd::OBJ_PIN, &mut a)).map(drop)
+}
+
+/// `BPF_OBJ_GET`: opens the object pinned at `path`.
+pub fn obj_get(path: &std::path::Path) -> Result<OwnedFd> {
+    let p = c_path(path)?;
+    let mut a = ObjAttr {
+        pathname: ptr(p.as_ptr()),
+        ..Default::default()
+    };
+    let ret = check("BPF_OBJ_GET", sys_bpf(cmd::OBJ_GET, &mut a))?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret as i32) })
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    _pad: u32,
+}
+
+/// Result of `BPF_PROG_TEST_RUN`.
+#[derive(Debug, Clone, Copy)]
+pub struct TestRun {
+    /// The program's return value.
+    pub retval: u32,
+    /// Average run time in ns reported by the kernel.
+    pub duration: u32,
+}
+
+/// `BPF_PROG_TEST_RUN` with a context (`ctx`) and optional packet `data`, run once.
+pub fn prog_test_run(prog: BorrowedFd<'_>, ctx: &mut [u8], data: &[u8]) -> Result<TestRun> {
+    let mut a = TestRunAttr {
+        prog_fd: raw(prog),
+        data_size_in: data.len() as u32,
+        data_in: slice_ptr(data),
+        ctx_size_in: ctx.len() as u32,
+        ctx_in: if ctx.is_empty() { 0 } else { ptr(ctx.as_ptr()) },
+        repeat: 1,
+        ..Default::default()
+    };
+    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
+    Ok(TestRun {
+        retval: a.retval,
+        duration: a.duration,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_sizes_match_the_kernel_layout() {
+        assert_eq!(std::mem::size_of::<MapCreate>(), 80);
+        assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 152);
+        assert_eq!(std::mem::size_of::<MapElem>(), 32);
+        assert_eq!(std::mem::size_of::<BtfLoadAttr>(), 40);
+        assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
+        assert_eq!(std::mem::size_of::<MapInfo>(), 88);
+        assert_eq!(std::mem::size_of::<ProgInfo>(), 232);
+        assert_eq!(std::mem::offset_of!(ProgLoadAttr, log_true_size), 140);
+        assert_eq!(std::mem::offset_of!(MapCreate, map_extra), 64);
+    }
+
+    #[test]
+    fn object_names_are_truncated_and_filtered() {
+        assert_eq!(
+            &object_name("a_very_long_map_name_here")[..15],
+            b"a_very_long_map"
+        );
+        assert_eq!(object_name("a_very_long_map_name_here")[15], 0);
+        assert_eq!(&object_name(".rodata")[..8], b".rodata\0");
+        assert_eq!(&object_name("x-y")[..3], b"xy\0");
+    }
+}

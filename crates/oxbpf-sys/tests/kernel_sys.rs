@@ -1,0 +1,128 @@
+//! Kernel tests of the raw commands. They need root (CAP_BPF); without it they print why
+//! and return.
+
+use oxbpf_sys::bpf::{self, MapCreate, ProgLoad};
+use oxbpf_sys::ringbuf::{Next, RingBufMemory};
+use oxbpf_sys::{Errno, Error};
+
+fn have_bpf() -> bool {
+    match bpf::map_create(&MapCreate::new(2, 4, 4, 1)) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: bpf() unavailable here: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn hash_map_elements_round_trip() {
+    if !have_bpf() {
+        return;
+    }
+    let m = bpf::map_create(&MapCreate {
+        map_name: bpf::object_name("t_hash"),
+        ..MapCreate::new(1, 4, 8, 8)
+    })
+    .unwrap();
+    for k in 0u32..3 {
+        bpf::map_update_elem(
+            m.as_fd(),
+            &k.to_ne_bytes(),
+            &(u64::from(k) * 10).to_ne_bytes(),
+            0,
+        )
+        .unwrap();
+    }
+    let mut v = [0u8; 8];
+    assert!(bpf::map_lookup_elem(m.as_fd(), &2u32.to_ne_bytes(), &mut v, 0).unwrap());
+    assert_eq!(u64::from_ne_bytes(v), 20);
+    assert!(!bpf::map_lookup_elem(m.as_fd(), &9u32.to_ne_bytes(), &mut v, 0).unwrap());
+    let err = bpf::map_update_elem(m.as_fd(), &1u32.to_ne_bytes(), &v, bpf::elem_flags::NOEXIST)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Syscall {
+                call: "BPF_MAP_UPDATE_ELEM",
+                errno: Errno::EEXIST
+            }
+        ),
+        "{err}"
+    );
+    let mut keys = Vec::new();
+    let mut next = [0u8; 4];
+    let mut cur: Option<[u8; 4]> = None;
+    while bpf::map_get_next_key(m.as_fd(), cur.as_ref().map(|k| &k[..]), &mut next).unwrap() {
+        keys.push(u32::from_ne_bytes(next));
+        cur = Some(next);
+    }
+    keys.sort();
+    assert_eq!(keys, [0, 1, 2]);
+    assert!(bpf::map_delete_elem(m.as_fd(), &1u32.to_ne_bytes()).unwrap());
+    assert!(!bpf::map_delete_elem(m.as_fd(), &1u32.to_ne_bytes()).unwrap());
+    let info = bpf::map_info(m.as_fd()).unwrap();
+    assert_eq!(
+        (
+            info.map_type,
+            info.key_size,
+            info.value_size,
+            info.max_entries
+        ),
+        (1, 4, 8, 8)
+    );
+    assert_eq!(&info.name[..7], b"t_hash\0");
+}
+
+#[test]
+fn frozen_map_rejects_user_writes() {
+    if !have_bpf() {
+        return;
+    }
+    let m = bpf::map_create(&MapCreate::new(2, 4, 8, 1)).unwrap();
+    bpf::map_freeze(m.as_fd()).unwrap();
+    let err = bpf::map_update_elem(m.as_fd(), &0u32.to_ne_bytes(), &[0; 8], 0).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::EPERM), "{err}");
+}
+
+#[test]
+fn prog_load_returns_log_on_rejection_and_fd_on_success() {
+    if !have_bpf() {
+        return;
+    }
+    // r0 = 0; exit  — as a socket filter.
+    let ok: Vec<u8> = [[0xb7u8, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
+    let mut log = vec![0u8; 64 * 1024];
+    let p = ProgLoad {
+        prog_type: 1,
+        insns: &ok,
+        license: "GPL",
+        name: "t_ok",
+        ..Default::default()
+    };
+    let out = bpf::prog_load(&p, 1, &mut log);
+    let fd = out.result.unwrap();
+    assert_eq!(bpf::prog_info(fd.as_fd()).unwrap().prog_type, 1);
+    // exit without setting r0: "R0 !read_ok".
+    let bad = [0x95u8, 0, 0, 0, 0, 0, 0, 0];
+    let p = ProgLoad { insns: &bad, ..p };
+    let out = bpf::prog_load(&p, 1, &mut log);
+    assert_eq!(out.result.unwrap_err().errno(), Some(Errno::EACCES));
+    let text = String::from_utf8_lossy(&log[..out.log_len]);
+    assert!(text.contains("R0 !read_ok"), "log: {text}");
+    assert!(out.log_true_size as usize >= out.log_len);
+}
+
+#[test]
+fn empty_ring_buffer_maps_and_reads_empty() {
+    if !have_bpf() {
+        return;
+    }
+    let size = 4096 * 4;
+    let m = bpf::map_create(&MapCreate::new(27, 0, 0, size)).unwrap();
+    let rb = RingBufMemory::map(m.as_fd(), size).unwrap();
+    assert_eq!(rb.consumer_pos(), 0);
+    assert_eq!(rb.producer_pos(), 0);
+    assert_eq!(rb.next(0, rb.producer_pos()).unwrap(), Next::Empty);
+    assert!(RingBufMemory::map(m.as_fd(), size + 1).is_err());
+}
