@@ -6,19 +6,42 @@
 //! slots, as in the kernel: slot indices are the unit every relocation, jump offset and
 //! `func_info`/`line_info` record counts in.
 //!
-//! It does no I/O and knows nothing of ELF, maps or the kernel.
+//! Layers, bottom up:
+//! - [`Insn`] and [`opcode`]: raw slots and the kernel's opcode constants;
+//! - [`decode`] → [`Instruction`]: a strict semantic view (every variant has exactly
+//!   one encoding, anything else is [`Instruction::Unknown`]), and
+//!   [`Instruction::encode`] back;
+//! - [`disassemble`]: the text `llvm-objdump-19 -d --no-show-raw-insn` prints, slot
+//!   by slot ([`DisasmOptions`] mirrors `--no-print-imm-hex` and `--mattr=+alu32`).
+//!
+//! It does no I/O and knows nothing of ELF, maps or the kernel. The text assembler is
+//! not here yet.
 //!
 //! ```
-//! use oxbpf_asm::{Insn, insns_from_bytes, insns_to_bytes};
+//! use oxbpf_asm::{DisasmOptions, Insn, decode, disassemble, insns_from_bytes, insns_to_bytes};
 //! let prog = [Insn::mov64_imm(0, 0), Insn::exit()];
 //! let bytes = insns_to_bytes(&prog);
 //! assert_eq!(insns_from_bytes(&bytes).unwrap(), prog);
+//!
+//! let (first, slots) = decode(&prog, 0).unwrap();
+//! assert_eq!((first.to_string(), slots), ("r0 = 0x0".to_string(), 1));
+//! let lines: Vec<String> = disassemble(&prog, &DisasmOptions::default())
+//!     .map(|(slot, text)| format!("{slot}: {text}"))
+//!     .collect();
+//! assert_eq!(lines, ["0: r0 = 0x0", "1: exit"]);
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod instruction;
 pub mod opcode;
+pub mod text;
 
+pub use instruction::{
+    AluOp, AtomicOp, CallKind, Endian, Instruction, JmpCond, Operand, Size, Width, decode,
+    decode_one,
+};
 pub use opcode::*;
+pub use text::{DisasmOptions, DisplayInstruction, disassemble};
 
 /// One 8-byte BPF instruction slot (`struct bpf_insn`).
 ///
@@ -55,6 +78,14 @@ pub enum Error {
         index: usize,
         /// What is wrong.
         reason: &'static str,
+    },
+    /// A slot index past the end of the instructions.
+    #[error("instruction {index}: past the end of {len} slots")]
+    OutOfRange {
+        /// Slot index asked for.
+        index: usize,
+        /// Number of slots.
+        len: usize,
     },
 }
 
