@@ -262,6 +262,11 @@ impl<'a> Btf<'a> {
         self.strs.data
     }
 
+    /// The string section as a lookup helper (for `.BTF.ext`).
+    pub(crate) fn strings(&self) -> Strings<'a> {
+        self.strs
+    }
+
     /// The raw type section.
     pub fn type_section(&self) -> &'a [u8] {
         self.types

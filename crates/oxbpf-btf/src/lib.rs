@@ -30,16 +30,21 @@
 mod btf;
 mod endian;
 mod error;
+mod ext;
 mod types;
 mod write;
 
 pub use btf::{BTF_HEADER_LEN, BTF_MAGIC, Btf, Header, MAX_RESOLVE_DEPTH, MAX_TYPES, Types};
 pub use endian::Endian;
 pub use error::{Error, Result};
+pub use ext::{
+    BTF_EXT_HEADER_CORE_LEN, BTF_EXT_HEADER_MIN_LEN, BtfExt, CoreRelo, ExtHeader, ExtRecord,
+    FuncInfo, InfoRecords, InfoSection, InfoSections, LineInfo,
+};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,
     INT_CHAR, INT_SIGNED, Int, Kind, LINKAGE_EXTERN, LINKAGE_GLOBAL, LINKAGE_STATIC, Member,
     Members, Params, Ref, Type, TypeId, VAR_GLOBAL_ALLOCATED, VAR_GLOBAL_EXTERN, VAR_STATIC, Var,
     VarSecinfo, VarSecinfos,
 };
-pub use write::BtfBuilder;
+pub use write::{BtfBuilder, BtfExtBuilder};

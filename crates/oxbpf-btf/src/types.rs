@@ -152,6 +152,12 @@ pub(crate) struct Strings<'a> {
     pub(crate) data: &'a [u8],
 }
 
+impl std::fmt::Debug for Strings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Strings({} bytes)", self.data.len())
+    }
+}
+
 impl<'a> Strings<'a> {
     /// The string starting at `off`.
     pub(crate) fn get(self, off: u32) -> Result<&'a str> {

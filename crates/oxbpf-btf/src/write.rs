@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::btf::{BTF_HEADER_LEN, BTF_MAGIC};
 use crate::endian::Endian;
+use crate::ext::{CoreRelo, FuncInfo, LineInfo};
 use crate::types::{Kind, TypeId};
 
 /// Builds a BTF blob type by type; ids are assigned in order starting at 1.
@@ -303,6 +304,100 @@ impl BtfBuilder {
             out.extend_from_slice(&endian.u32_bytes(w));
         }
         out.extend_from_slice(&self.strs);
+        out
+    }
+}
+
+/// Builds a `.BTF.ext` blob; section names are string offsets in the matching `.BTF`
+/// (get them from [`BtfBuilder::add_str`]).
+#[derive(Debug, Clone, Default)]
+pub struct BtfExtBuilder {
+    func_info: Vec<(u32, Vec<FuncInfo>)>,
+    line_info: Vec<(u32, Vec<LineInfo>)>,
+    core_relo: Vec<(u32, Vec<CoreRelo>)>,
+}
+
+impl BtfExtBuilder {
+    /// An empty builder.
+    pub fn new() -> BtfExtBuilder {
+        BtfExtBuilder::default()
+    }
+
+    /// Add the func_info records of the ELF section whose name is at `sec_name_off`.
+    pub fn add_func_info(&mut self, sec_name_off: u32, recs: &[FuncInfo]) -> &mut Self {
+        self.func_info.push((sec_name_off, recs.to_vec()));
+        self
+    }
+
+    /// Add the line_info records of the ELF section whose name is at `sec_name_off`.
+    pub fn add_line_info(&mut self, sec_name_off: u32, recs: &[LineInfo]) -> &mut Self {
+        self.line_info.push((sec_name_off, recs.to_vec()));
+        self
+    }
+
+    /// Add the CO-RE relocations of the ELF section whose name is at `sec_name_off`.
+    pub fn add_core_relos(&mut self, sec_name_off: u32, recs: &[CoreRelo]) -> &mut Self {
+        self.core_relo.push((sec_name_off, recs.to_vec()));
+        self
+    }
+
+    /// The blob (32-byte header) in byte order `endian`.
+    pub fn build(&self, endian: Endian) -> Vec<u8> {
+        self.build_padded(endian, 0)
+    }
+
+    /// The blob with every record padded by `extra` zero bytes (a larger rec_size, as a
+    /// newer compiler might emit).
+    pub fn build_padded(&self, endian: Endian, extra: u32) -> Vec<u8> {
+        fn block<T>(
+            endian: Endian,
+            extra: u32,
+            size: u32,
+            secs: &[(u32, Vec<T>)],
+            words: impl Fn(&T) -> Vec<u32>,
+        ) -> Vec<u8> {
+            let mut out = Vec::new();
+            if secs.is_empty() {
+                return out;
+            }
+            out.extend_from_slice(&endian.u32_bytes(size + extra));
+            for (name_off, recs) in secs {
+                out.extend_from_slice(&endian.u32_bytes(*name_off));
+                out.extend_from_slice(&endian.u32_bytes(recs.len() as u32));
+                for r in recs {
+                    for w in words(r) {
+                        out.extend_from_slice(&endian.u32_bytes(w));
+                    }
+                    out.resize(out.len() + extra as usize, 0);
+                }
+            }
+            out
+        }
+        let fi = block(endian, extra, 8, &self.func_info, |r| {
+            vec![r.insn_off, r.type_id]
+        });
+        let li = block(endian, extra, 16, &self.line_info, |r| {
+            vec![
+                r.insn_off,
+                r.file_name_off,
+                r.line_off,
+                (r.line << 10) | (r.col & 0x3ff),
+            ]
+        });
+        let cr = block(endian, extra, 16, &self.core_relo, |r| {
+            vec![r.insn_off, r.type_id, r.access_str_off, r.kind]
+        });
+        let mut out = Vec::new();
+        out.extend_from_slice(&endian.u16_bytes(BTF_MAGIC));
+        out.push(1);
+        out.push(0);
+        let (fl, ll, cl) = (fi.len() as u32, li.len() as u32, cr.len() as u32);
+        for v in [32, 0, fl, fl, ll, fl + ll, cl] {
+            out.extend_from_slice(&endian.u32_bytes(v));
+        }
+        out.extend_from_slice(&fi);
+        out.extend_from_slice(&li);
+        out.extend_from_slice(&cr);
         out
     }
 }
