@@ -58,10 +58,12 @@ pub struct PerfEventAttr {
     pub aux_watermark: u32,
     /// `sample_max_stack`.
     pub sample_max_stack: u16,
-    reserved_2: u16,
+    /// Reserved, zero.
+    pub reserved_2: u16,
     /// `aux_sample_size`.
     pub aux_sample_size: u32,
-    reserved_3: u32,
+    /// Reserved, zero.
+    pub reserved_3: u32,
     /// `sig_data`.
     pub sig_data: u64,
     /// `config3`.
