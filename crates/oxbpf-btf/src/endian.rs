@@ -67,16 +67,7 @@ impl Endian {
         Some(self.u32(b))
     }
 
-    /// Read a u16 at `off` in `data`; `None` if it does not fit.
-    #[allow(dead_code)] // used by the .BTF.ext reader
-    pub(crate) fn read_u16(self, data: &[u8], off: usize) -> Option<u16> {
-        let end = off.checked_add(2)?;
-        let b: [u8; 2] = data.get(off..end)?.try_into().ok()?;
-        Some(self.u16(b))
-    }
-
     /// Overwrite the u32 at `off` in `data`; `false` if it does not fit.
-    #[allow(dead_code)] // used by fixup_for_load
     pub(crate) fn write_u32(self, data: &mut [u8], off: usize, v: u32) -> bool {
         match off.checked_add(4).and_then(|end| data.get_mut(off..end)) {
             Some(dst) => {

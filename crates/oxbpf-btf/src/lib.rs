@@ -31,6 +31,7 @@ mod btf;
 mod endian;
 mod error;
 mod ext;
+mod fixup;
 mod types;
 mod write;
 
@@ -41,6 +42,7 @@ pub use ext::{
     BTF_EXT_HEADER_CORE_LEN, BTF_EXT_HEADER_MIN_LEN, BtfExt, CoreRelo, ExtHeader, ExtRecord,
     FuncInfo, InfoRecords, InfoSection, InfoSections, LineInfo,
 };
+pub use fixup::fixup_for_load;
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,
     INT_CHAR, INT_SIGNED, Int, Kind, LINKAGE_EXTERN, LINKAGE_GLOBAL, LINKAGE_STATIC, Member,
