@@ -25,6 +25,7 @@ pub mod fd;
 pub mod fs;
 pub mod mmap;
 pub mod perf;
+pub mod pod;
 pub mod ringbuf;
 
 pub use errno::Errno;
