@@ -402,7 +402,9 @@ fn llvm19_decode(insns: &[Insn], at: usize, alu32: bool) -> (Option<Instruction>
         // LLVM reads only the high `imm` of the second slot; fewer than 16 bytes fail.
         return match insns.get(at + 1) {
             Some(hi) if i.off == 0 && i.dst <= REG_AX => {
-                let imm = (i.imm as u32 as u64) | ((hi.imm as u32 as u64) << 32);
+                // `ld_pseudo` (src != 0) shows only the low 32 bits, zero-extended.
+                let high = if i.src == 0 { hi.imm as u32 as u64 } else { 0 };
+                let imm = (i.imm as u32 as u64) | (high << 32);
                 let dst = i.dst;
                 (
                     Some(Instruction::LdImm64 {
