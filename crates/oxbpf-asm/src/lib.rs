@@ -32,6 +32,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod encode;
 pub mod instruction;
 pub mod opcode;
 pub mod text;
