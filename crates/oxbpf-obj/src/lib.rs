@@ -1,1 +1,142 @@
-//! oxbpf-obj (in progress)
+//! oxbpf-obj: clang-compiled BPF ELF objects → [`ObjectSpec`].
+//!
+//! This crate owns the ELF step of a load: it reads a little-endian ELF64 `EM_BPF`
+//! relocatable object (with the `object` crate) and describes it as plain data:
+//!
+//! - programs (global functions in executable sections other than `.text`) with the
+//!   [`SectionDef`] their section name implies (libbpf's `SEC()` conventions), and `.text`
+//!   subprograms;
+//! - maps: BTF-defined (`.maps`), legacy (`maps`), and one array map per global-data section
+//!   (`.data*`, `.rodata*`, `.bss*`) with its initial contents, plus the named [`GlobalVar`]s;
+//! - every relocation record of the code, classified ([`RelocTarget`]): map, global data,
+//!   bpf-to-bpf call, callback address, or extern;
+//! - `license`, `version`, and the raw `.BTF` / `.BTF.ext`.
+//!
+//! It does not touch the kernel, rewrite instructions (that is `oxbpf-reloc`), or resolve
+//! externs and CO-RE relocations (later stages).
+//!
+//! ```
+//! use oxbpf_obj::{Error, ObjectSpec};
+//!
+//! // Anything that is not a BPF object is a clear error, never a panic.
+//! let err = ObjectSpec::from_bytes(b"\x7fELF").unwrap_err();
+//! assert!(matches!(err, Error::NotElf { .. }));
+//! assert!(err.to_string().starts_with("not an ELF file"));
+//! ```
+#![forbid(unsafe_code)]
+
+mod elf;
+mod error;
+pub mod kinds;
+mod maps;
+mod parse;
+pub mod section;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::{Error, Result};
+pub use kinds::{AttachType, MapType, ProgramType};
+pub use oxbpf_btf;
+pub use section::{AttachPoint, SectionDef};
+pub use spec::{DataSection, GlobalVar, MapKind, MapSpec, ProgramSpec, RelocTarget, Relocation};
+
+/// Everything a BPF object defines, read from its ELF file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectSpec {
+    /// From `SEC("license")`, up to the first NUL.
+    pub license: String,
+    /// From `SEC("version")`, if present.
+    pub kernel_version: Option<u32>,
+    /// Entry programs, in ELF symbol order.
+    pub programs: Vec<ProgramSpec>,
+    /// Callable functions: everything in `.text` (static or global) and static functions in
+    /// program sections, in ELF symbol order.
+    pub subprograms: Vec<ProgramSpec>,
+    /// BTF `.maps` maps, then legacy `maps`, then one map per data section.
+    pub maps: Vec<MapSpec>,
+    /// Named variables in data sections.
+    pub globals: Vec<GlobalVar>,
+    /// The raw `.BTF` section.
+    pub btf: Option<Vec<u8>>,
+    /// The raw `.BTF.ext` section.
+    pub btf_ext: Option<Vec<u8>>,
+}
+
+impl ObjectSpec {
+    /// Reads an object from its bytes.
+    pub fn from_bytes(data: &[u8]) -> Result<ObjectSpec> {
+        parse::parse(data)
+    }
+
+    /// Reads an object from a file; errors name the path.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<ObjectSpec> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ObjectSpec::from_bytes(&data).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
+    }
+
+    /// The entry program with this name.
+    pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+
+    /// The map with this name (data maps are named after their section, e.g. `.rodata`).
+    pub fn map(&self, name: &str) -> Option<&MapSpec> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    /// The global variable with this name.
+    pub fn global(&self, name: &str) -> Option<&GlobalVar> {
+        self.globals.iter().find(|g| g.name == name)
+    }
+
+    /// The object's BTF, parsed (a view over `self.btf`).
+    pub fn btf(&self) -> Result<Option<oxbpf_btf::Btf<'_>>> {
+        match &self.btf {
+            None => Ok(None),
+            Some(b) => oxbpf_btf::Btf::parse(b)
+                .map(Some)
+                .map_err(|e| Error::btf("parsing .BTF", e)),
+        }
+    }
+
+    /// Overwrites a variable's initial value in its data section (e.g. a `const volatile`
+    /// in `.rodata`) before load; `bytes` must be exactly the variable's size.
+    pub fn set_global(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let g = self
+            .globals
+            .iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| Error::Global {
+                name: name.to_string(),
+                reason: "no such variable in the object's data sections".into(),
+            })?;
+        if bytes.len() != g.size as usize {
+            return Err(Error::Global {
+                name: name.to_string(),
+                reason: format!("variable is {} bytes, got {}", g.size, bytes.len()),
+            });
+        }
+        let (map, start) = (g.map, g.offset as usize);
+        let data = self
+            .maps
+            .get_mut(map)
+            .and_then(|m| m.data.as_mut())
+            .and_then(|d| d.get_mut(start..start + bytes.len()))
+            .ok_or_else(|| Error::Global {
+                name: name.to_string(),
+                reason: format!("offset {start:#x} is outside its map's initial value"),
+            })?;
+        data.copy_from_slice(bytes);
+        Ok(())
+    }
+}
