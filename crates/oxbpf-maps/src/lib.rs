@@ -1,1 +1,38 @@
-//! oxbpf-maps (in progress)
+//! oxbpf-maps: reading and writing BPF maps from user space.
+//!
+//! Owns [`Map`] (an owned map descriptor with its name and kernel definition, raw-byte
+//! lookup/update/delete, key and entry iteration that survives concurrent deletion,
+//! pinning), typed views over [`Pod`] keys and values ([`HashMap`], [`Array`]), and the
+//! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
+//! rings on one epoll).
+//!
+//! It does not create maps from ELF specs or load programs (that is the `oxbpf` facade),
+//! and it makes no system calls itself: everything goes through `oxbpf-sys`.
+//!
+//! ```no_run
+//! use oxbpf_maps::{HashMap, Map};
+//! use oxbpf_sys::bpf::{self, MapCreate};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fd = bpf::map_create(&MapCreate::new(1 /* BPF_MAP_TYPE_HASH */, 4, 8, 16))?;
+//! let map = Map::from_fd("counts", fd)?;
+//! let counts: HashMap<'_, u32, u64> = HashMap::new(&map)?;
+//! counts.insert(&7, &42, 0)?;
+//! assert_eq!(counts.get(&7)?, Some(42));
+//! for entry in counts.iter() {
+//!     let (k, v) = entry?;
+//!     println!("{k} -> {v}");
+//! }
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod error;
+mod map;
+mod ringbuf;
+mod typed;
+
+pub use error::{Error, Result, map_type_name};
+pub use map::{Entries, Keys, Map, MapDef, is_per_cpu, map_type};
+pub use oxbpf_sys::pod::Pod;
+pub use ringbuf::{Record, RingBuf, RingBufPoller, RingStats};
+pub use typed::{Array, HashMap};
