@@ -1,0 +1,334 @@
+//! Linking one entry program: append reached subprograms, patch call / callback offsets,
+//! re-base func_info / line_info and the remaining relocations.
+
+use std::collections::HashMap;
+
+use oxbpf_asm::{Insn, PSEUDO_CALL, PSEUDO_FUNC};
+use oxbpf_btf::{Btf, BtfExt};
+use oxbpf_obj::{ObjectSpec, ProgramSpec, RelocTarget, Relocation};
+
+use crate::error::{CallKind, Error, Result};
+
+/// A `bpf_func_info` record of a linked program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncInfo {
+    /// Slot index in [`LinkedProgram::insns`] where the function starts.
+    pub insn: u32,
+    /// The BTF `FUNC` type id in the object's `.BTF`.
+    pub type_id: u32,
+}
+
+/// A `bpf_line_info` record of a linked program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineInfo {
+    /// Slot index in [`LinkedProgram::insns`].
+    pub insn: u32,
+    /// String offset of the file name in the object's `.BTF`.
+    pub file_name_off: u32,
+    /// String offset of the source line in the object's `.BTF`.
+    pub line_off: u32,
+    /// Line number.
+    pub line: u32,
+    /// Column.
+    pub col: u32,
+}
+
+/// One program ready for loading: the entry function followed by every subprogram it
+/// reaches (transitively, through calls and callback addresses), each placed once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedProgram {
+    /// The instructions; calls and callback `ld_imm64`s already carry relative offsets.
+    pub insns: Vec<Insn>,
+    /// One record per function placed, sorted, `func_info[0].insn == 0` (empty without
+    /// `.BTF.ext`).
+    pub func_info: Vec<FuncInfo>,
+    /// Line records of all functions placed, sorted by `insn` (empty without `.BTF.ext`).
+    pub line_info: Vec<LineInfo>,
+    /// Map, data and extern relocations; `insn` is a slot index in `insns`.
+    pub relocations: Vec<Relocation>,
+    /// Name and start slot of each function placed, entry first.
+    pub functions: Vec<(String, usize)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum FuncId {
+    Prog(usize),
+    Sub(usize),
+}
+
+fn get(spec: &ObjectSpec, id: FuncId) -> &ProgramSpec {
+    match id {
+        FuncId::Prog(i) => &spec.programs[i],
+        FuncId::Sub(i) => &spec.subprograms[i],
+    }
+}
+
+/// Links entry program `program` (an index into `spec.programs`).
+pub fn link_program(spec: &ObjectSpec, program: usize) -> Result<LinkedProgram> {
+    let entry = spec.programs.get(program).ok_or(Error::NoSuchProgram {
+        index: program,
+        count: spec.programs.len(),
+    })?;
+    let pname = entry.name.as_str();
+
+    let mut by_start: HashMap<(&str, u64), FuncId> = HashMap::new();
+    for (i, f) in spec.programs.iter().enumerate() {
+        by_start.insert((f.section.as_str(), f.section_offset), FuncId::Prog(i));
+    }
+    for (i, f) in spec.subprograms.iter().enumerate() {
+        by_start.insert((f.section.as_str(), f.section_offset), FuncId::Sub(i));
+    }
+
+    let mut insns: Vec<Insn> = entry.insns.clone();
+    let mut placed: Vec<(FuncId, usize)> = vec![(FuncId::Prog(program), 0)];
+    let mut start_of: HashMap<FuncId, usize> = HashMap::from([(FuncId::Prog(program), 0)]);
+
+    let mut next = 0;
+    while next < placed.len() {
+        let (id, start) = placed[next];
+        next += 1;
+        let f = get(spec, id);
+        let bad = |insn: usize, reason: String| Error::BadInstruction {
+            program: pname.to_string(),
+            function: f.name.clone(),
+            insn,
+            reason,
+        };
+        let mut reloc_at: HashMap<usize, &Relocation> = HashMap::new();
+        for r in &f.relocations {
+            if r.insn >= f.insns.len() {
+                return Err(bad(
+                    r.insn,
+                    format!(
+                        "relocation against {:?} is past the function's {} instructions",
+                        r.symbol,
+                        f.insns.len()
+                    ),
+                ));
+            }
+            reloc_at.insert(r.insn, r);
+        }
+        let mut slot = 0;
+        while slot < f.insns.len() {
+            let insn = f.insns[slot];
+            let here = slot;
+            slot += if insn.is_ld_imm64() { 2 } else { 1 };
+            let reloc = reloc_at.get(&here).copied();
+            let what = if insn.is_call() {
+                CallKind::Call
+            } else if insn.is_ld_imm64() {
+                CallKind::Callback
+            } else {
+                continue;
+            };
+            // Where the target function starts: (section, byte offset, symbol).
+            let target: (&str, u64, Option<&str>) = match (what, reloc.map(|r| &r.target)) {
+                (_, Some(RelocTarget::Call { section, offset }))
+                | (_, Some(RelocTarget::Func { section, offset })) => {
+                    (section.as_str(), *offset, reloc.map(|r| r.symbol.as_str()))
+                }
+                // Map / data / extern references are carried along, not linked here.
+                (_, Some(_)) => continue,
+                (CallKind::Call, None) if insn.src == PSEUDO_CALL => {
+                    // Same-section call without a relocation: imm is pc-relative.
+                    let rel = i64::from(insn.imm) + 1;
+                    let abs = i64::try_from(f.section_offset / 8)
+                        .ok()
+                        .and_then(|base| base.checked_add(here as i64)?.checked_add(rel))
+                        .filter(|&t| t >= 0)
+                        .ok_or_else(|| {
+                            bad(
+                                here,
+                                format!("call offset {} points before its section", insn.imm),
+                            )
+                        })?;
+                    (f.section.as_str(), abs as u64 * 8, None)
+                }
+                (CallKind::Callback, None) if insn.src == PSEUDO_FUNC => {
+                    return Err(bad(
+                        here,
+                        "ld_imm64 with BPF_PSEUDO_FUNC has no relocation naming its target".into(),
+                    ));
+                }
+                // Helper calls and plain 64-bit constants.
+                _ => continue,
+            };
+            if what == CallKind::Callback && here + 1 >= f.insns.len() {
+                return Err(bad(here, "ld_imm64 is missing its second slot".into()));
+            }
+            let Some(&tid) = by_start.get(&(target.0, target.1)) else {
+                return Err(Error::MissingFunction {
+                    program: pname.to_string(),
+                    function: f.name.clone(),
+                    insn: here,
+                    what,
+                    section: target.0.to_string(),
+                    offset: target.1,
+                    symbol: target.2.map(str::to_string),
+                });
+            };
+            if let FuncId::Prog(i) = tid {
+                return Err(Error::CallToEntryProgram {
+                    program: pname.to_string(),
+                    function: f.name.clone(),
+                    insn: here,
+                    what,
+                    target: spec.programs[i].name.clone(),
+                });
+            }
+            let tstart = match start_of.get(&tid) {
+                Some(&s) => s,
+                None => {
+                    let s = insns.len();
+                    insns.extend_from_slice(&get(spec, tid).insns);
+                    placed.push((tid, s));
+                    start_of.insert(tid, s);
+                    s
+                }
+            };
+            let abs = start + here;
+            let imm = i32::try_from(tstart as i64 - (abs as i64 + 1))
+                .map_err(|_| bad(here, "program too large for a relative call".into()))?;
+            insns[abs].imm = imm;
+            if what == CallKind::Callback {
+                insns[abs].src = PSEUDO_FUNC;
+                insns[abs + 1].imm = 0;
+            }
+        }
+    }
+
+    let mut relocations = Vec::new();
+    for &(id, start) in &placed {
+        for r in &get(spec, id).relocations {
+            if matches!(
+                r.target,
+                RelocTarget::Map { .. } | RelocTarget::Data { .. } | RelocTarget::Extern { .. }
+            ) {
+                relocations.push(Relocation {
+                    insn: start + r.insn,
+                    target: r.target.clone(),
+                    symbol: r.symbol.clone(),
+                });
+            }
+        }
+    }
+
+    let (func_info, line_info) = ext_info(spec, pname, &placed)?;
+    let functions = placed
+        .iter()
+        .map(|&(id, s)| (get(spec, id).name.clone(), s))
+        .collect();
+    Ok(LinkedProgram {
+        insns,
+        func_info,
+        line_info,
+        relocations,
+        functions,
+    })
+}
+
+/// Re-bases `.BTF.ext` func_info / line_info (byte offsets per ELF section) onto the
+/// slots of the linked program.
+fn ext_info(
+    spec: &ObjectSpec,
+    program: &str,
+    placed: &[(FuncId, usize)],
+) -> Result<(Vec<FuncInfo>, Vec<LineInfo>)> {
+    let (Some(btf_bytes), Some(ext_bytes)) = (&spec.btf, &spec.btf_ext) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let btf_err = |context: &str| {
+        let context = context.to_string();
+        move |source| Error::Btf {
+            program: program.to_string(),
+            context,
+            source,
+        }
+    };
+    let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
+    let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
+
+    let mut funcs: HashMap<&str, Vec<oxbpf_btf::FuncInfo>> = HashMap::new();
+    for sec in ext.func_info() {
+        let sec = sec.map_err(btf_err(".BTF.ext func_info"))?;
+        let recs = funcs.entry(sec.section).or_default();
+        for r in sec.records() {
+            recs.push(r.map_err(btf_err(".BTF.ext func_info"))?);
+        }
+    }
+    let mut lines: HashMap<&str, Vec<oxbpf_btf::LineInfo>> = HashMap::new();
+    for sec in ext.line_info() {
+        let sec = sec.map_err(btf_err(".BTF.ext line_info"))?;
+        let recs = lines.entry(sec.section).or_default();
+        for r in sec.records() {
+            recs.push(r.map_err(btf_err(".BTF.ext line_info"))?);
+        }
+    }
+    let have_func_info = funcs.values().any(|v| !v.is_empty());
+
+    let mut func_info = Vec::new();
+    let mut line_info = Vec::new();
+    for &(id, start) in placed {
+        let f = get(spec, id);
+        let lo = f.section_offset;
+        let hi = lo + f.insns.len() as u64 * 8;
+        let in_range = |off: u32| (lo..hi).contains(&u64::from(off));
+        let ext_err = |reason: String| Error::ExtInfo {
+            program: program.to_string(),
+            function: f.name.clone(),
+            reason,
+        };
+        let slot = |off: u32| -> Result<u32> {
+            if off % 8 != 0 {
+                return Err(ext_err(format!(
+                    "record at section offset {off:#x} is not instruction-aligned"
+                )));
+            }
+            u32::try_from(start as u64 + (u64::from(off) - lo) / 8)
+                .map_err(|_| ext_err("instruction index overflows u32".into()))
+        };
+        if have_func_info {
+            let recs: Vec<&oxbpf_btf::FuncInfo> = funcs
+                .get(f.section.as_str())
+                .into_iter()
+                .flatten()
+                .filter(|r| in_range(r.insn_off))
+                .collect();
+            match recs.as_slice() {
+                [r] if u64::from(r.insn_off) == lo => func_info.push(FuncInfo {
+                    insn: slot(r.insn_off)?,
+                    type_id: r.type_id,
+                }),
+                [] => {
+                    return Err(ext_err(format!(
+                        "no func_info record for {:?}+{lo:#x}",
+                        f.section
+                    )));
+                }
+                rs => {
+                    return Err(ext_err(format!(
+                        "expected one func_info record at {:?}+{lo:#x}, found {} at {:x?}",
+                        f.section,
+                        rs.len(),
+                        rs.iter().map(|r| r.insn_off).collect::<Vec<_>>()
+                    )));
+                }
+            }
+        }
+        for r in lines.get(f.section.as_str()).into_iter().flatten() {
+            if in_range(r.insn_off) {
+                line_info.push(LineInfo {
+                    insn: slot(r.insn_off)?,
+                    file_name_off: r.file_name_off,
+                    line_off: r.line_off,
+                    line: r.line,
+                    col: r.col,
+                });
+            }
+        }
+    }
+    // Placement order already gives ascending func_info; line records of one function
+    // may come in any order from the object.
+    line_info.sort_by_key(|l| l.insn);
+    Ok((func_info, line_info))
+}
