@@ -147,8 +147,11 @@ fn collect_functions(
             .map_err(|e| bad_func(sec.name, sym, e.to_string()))?;
         let global = sym.bind == elf::STB_GLOBAL || sym.bind == elf::STB_WEAK;
         let is_text = sec.name == ".text";
+        // Callees never load on their own: static functions in program sections are
+        // subprograms like `.text` ones.
+        let is_sub = is_text || !global;
         let def = match defs.get(&shndx) {
-            Some(d) if !is_text => d.clone(),
+            Some(d) if !is_sub => d.clone(),
             _ => subprog_def(),
         };
         let spec = ProgramSpec {
@@ -159,8 +162,7 @@ fn collect_functions(
             insns,
             relocations: Vec::new(),
         };
-        // Static functions in a program section are callees, like `.text` functions.
-        let r = if is_text || !global {
+        let r = if is_sub {
             subprograms.push(spec);
             FuncRef::Sub(subprograms.len() - 1)
         } else {

@@ -14,8 +14,8 @@ pub struct ProgramSpec {
     pub section: String,
     /// Byte offset of the function in its section.
     pub section_offset: u64,
-    /// Derived from the section name. For subprograms in `.text` this is
-    /// `ProgramType::UNSPEC` with `AttachPoint::None`: they are never loaded on their own.
+    /// Derived from the section name. For subprograms this is `ProgramType::UNSPEC` with
+    /// `AttachPoint::None` and `autoload: false`: they are never loaded on their own.
     pub def: SectionDef,
     /// The function's 8-byte slots, exactly as in the object.
     pub insns: Vec<Insn>,

@@ -264,6 +264,37 @@ fn reads_a_hand_built_object() {
 }
 
 #[test]
+fn static_function_in_a_program_section_is_a_subprogram() {
+    let mut b = ElfBuilder::new();
+    let s = b.code(
+        "xdp",
+        &[
+            pcall_insn(1),
+            Insn::exit(),
+            Insn::mov64_imm(0, 2),
+            Insn::exit(),
+        ],
+    );
+    b.license();
+    b.func("prog", s, 0, 2);
+    b.symbol("helper", 16, 16, elf::STT_FUNC, elf::STB_LOCAL, s);
+    let spec = ObjectSpec::from_bytes(&b.build()).unwrap();
+    assert_eq!(spec.programs.len(), 1);
+    let h = &spec.subprograms[0];
+    assert_eq!(
+        (h.name.as_str(), h.section.as_str(), h.section_offset),
+        ("helper", "xdp", 16)
+    );
+    assert_eq!(h.def.prog_type, crate::ProgramType::UNSPEC);
+    assert!(!h.def.autoload);
+    assert_eq!(spec.programs[0].def.prog_type, crate::ProgramType::XDP);
+}
+
+fn pcall_insn(imm: i32) -> Insn {
+    Insn::new(oxbpf_asm::CALL, 0, 1, 0, imm)
+}
+
+#[test]
 fn rejects_truncated_elf() {
     let bytes = good().build();
     let e = ObjectSpec::from_bytes(&bytes[..40]).unwrap_err();
