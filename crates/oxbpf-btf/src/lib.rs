@@ -3,7 +3,8 @@
 //! This crate owns the BPF Type Format: parsing `.BTF` blobs (an object's section or the
 //! kernel's `/sys/kernel/btf/vmlinux`) as views over borrowed bytes, decoding types on
 //! demand, parsing `.BTF.ext` (func_info, line_info, CO-RE relocations), fixing up an
-//! object's BTF for loading (DATASEC sizes and variable offsets), and a minimal writer.
+//! object's BTF for loading (DATASEC sizes and variable offsets), a minimal writer, and
+//! the value formatter ([`format`]: bytes plus a type id → JSON).
 //!
 //! It does not read ELF files (that is `oxbpf-obj`), talk to the kernel (`oxbpf-sys`) or
 //! perform CO-RE relocation (`oxbpf-reloc`). On the read path it allocates only the
@@ -32,6 +33,7 @@ mod endian;
 mod error;
 mod ext;
 mod fixup;
+pub mod format;
 mod types;
 mod write;
 
@@ -43,6 +45,7 @@ pub use ext::{
     FuncInfo, InfoRecords, InfoSection, InfoSections, LineInfo,
 };
 pub use fixup::fixup_for_load;
+pub use format::{FormatError, MAX_FORMAT_DEPTH, to_json, write_json};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,
     INT_CHAR, INT_SIGNED, Int, Kind, LINKAGE_EXTERN, LINKAGE_GLOBAL, LINKAGE_STATIC, Member,
