@@ -1,1 +1,80 @@
-fn main() {}
+//! `oxbpf`: load, run and inspect BPF objects.
+//!
+//! A thin layer over the `oxbpf` crates: argument parsing, output formatting and signal
+//! handling live here; everything a library user would also want lives in the crates.
+
+mod output;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "oxbpf",
+    version,
+    about = "A pure-Rust BPF runtime: load, attach and read BPF objects"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Debug)]
+struct ObjectArgs {
+    /// The BPF ELF object (clang -target bpf -g -O2).
+    object: PathBuf,
+    /// Set a global variable before load (e.g. a `const volatile` in .rodata):
+    /// NAME=VALUE, VALUE a decimal or 0x-hex integer sized to the variable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Verifier log level: 0 = log only on failure, 1 = always, 2 = verbose.
+    #[arg(long, default_value_t = 0)]
+    log_level: u32,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Load an object, attach every program whose section names its hook, stream ring
+    /// buffer records until Ctrl-C (or --duration), then print the maps and detach.
+    Run {
+        #[command(flatten)]
+        obj: ObjectArgs,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Print records as hex even when their type is known.
+        #[arg(long)]
+        hex: bool,
+        /// Stop after this many records.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Load an object without attaching it; print the verifier log on failure.
+    Load {
+        #[command(flatten)]
+        obj: ObjectArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Run {
+            obj,
+            duration,
+            hex,
+            count,
+        } => run::run(&obj, duration, hex, count),
+        Cmd::Load { obj } => run::load_only(&obj),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::print_error(&*e);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -63,6 +63,18 @@ pub struct ObjectSpec {
     pub btf: Option<Vec<u8>>,
     /// The raw `.BTF.ext` section.
     pub btf_ext: Option<Vec<u8>>,
+    /// ELF section sizes and symbol offsets the BTF's DATASECs refer to (clang leaves
+    /// their sizes and variable offsets for the loader to fill in).
+    pub datasec_layout: DatasecLayout,
+}
+
+/// The ELF facts [`ObjectSpec::btf_for_load`] completes the BTF with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatasecLayout {
+    /// `(section name, size)` of every section.
+    pub sections: Vec<(String, u64)>,
+    /// `(section name, symbol name, offset)` of every named object symbol in a section.
+    pub symbols: Vec<(String, String, u64)>,
 }
 
 impl ObjectSpec {
@@ -107,6 +119,30 @@ impl ObjectSpec {
                 .map(Some)
                 .map_err(|e| Error::btf("parsing .BTF", e)),
         }
+    }
+
+    /// The object's BTF ready for `BPF_BTF_LOAD`: DATASEC sizes and variable offsets filled
+    /// in from the ELF, variables sorted by offset. `None` if the object has no BTF.
+    pub fn btf_for_load(&self) -> Result<Option<Vec<u8>>> {
+        let Some(btf) = self.btf()? else {
+            return Ok(None);
+        };
+        let l = &self.datasec_layout;
+        let section_size = |name: &str| {
+            l.sections
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, s)| u32::try_from(*s).ok())
+        };
+        let var_offset = |sec: &str, var: &str| {
+            l.symbols
+                .iter()
+                .find(|(s, v, _)| s == sec && v == var)
+                .and_then(|(_, _, o)| u32::try_from(*o).ok())
+        };
+        oxbpf_btf::fixup_for_load(&btf, &section_size, &var_offset)
+            .map(Some)
+            .map_err(|e| Error::btf("completing .BTF for loading", e))
     }
 
     /// Overwrites a variable's initial value in its data section (e.g. a `const volatile`

@@ -556,7 +556,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
     let globals = globals(&elf, &found, btf.as_ref())?;
     apply_relocations(&elf, &found, &mut programs, &mut subprograms, &funcs)?;
 
+    let datasec_layout = datasec_layout(&elf);
     Ok(ObjectSpec {
+        datasec_layout,
         license,
         kernel_version,
         programs,
@@ -566,4 +568,26 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
         btf: btf_bytes,
         btf_ext,
     })
+}
+
+/// Section sizes and named object symbols, for completing DATASECs.
+fn datasec_layout(elf: &Elf<'_>) -> crate::DatasecLayout {
+    let sections = elf
+        .sections
+        .iter()
+        .map(|s| (s.name.to_owned(), s.size))
+        .collect();
+    let symbols = elf
+        .symbols
+        .iter()
+        .filter(|s| s.kind == elf::STT_OBJECT && !s.name.is_empty())
+        .filter_map(|s| match s.section {
+            SymSection::Section(i) => elf
+                .sections
+                .get(i)
+                .map(|sec| (sec.name.to_owned(), s.name.to_owned(), s.value)),
+            _ => None,
+        })
+        .collect();
+    crate::DatasecLayout { sections, symbols }
 }

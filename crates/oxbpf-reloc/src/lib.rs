@@ -26,6 +26,7 @@
 //! let spec = ObjectSpec {
 //!     license: "GPL".into(), kernel_version: None, programs: vec![prog],
 //!     subprograms: vec![], maps: vec![], globals: vec![], btf: None, btf_ext: None,
+//!     datasec_layout: Default::default(),
 //! };
 //! let linked = link_program(&spec, 0)?;
 //! assert_eq!(linked.insns.len(), 2);

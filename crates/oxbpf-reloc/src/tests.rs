@@ -44,6 +44,7 @@ fn spec(programs: Vec<ProgramSpec>, subprograms: Vec<ProgramSpec>) -> ObjectSpec
         globals: vec![],
         btf: None,
         btf_ext: None,
+        datasec_layout: Default::default(),
     }
 }
 

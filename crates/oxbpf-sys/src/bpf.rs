@@ -702,7 +702,7 @@ pub fn prog_test_run(prog: BorrowedFd<'_>, ctx: &mut [u8], data: &[u8]) -> Resul
         data_in: slice_ptr(data),
         ctx_size_in: ctx.len() as u32,
         ctx_in: if ctx.is_empty() { 0 } else { ptr(ctx.as_ptr()) },
-        repeat: 1,
+        repeat: 0, // 0 runs once; syscall programs reject any other value
         ..Default::default()
     };
     check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
