@@ -13,15 +13,23 @@ use crate::output;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
-fn parse_int(s: &str) -> Option<u64> {
+/// Parses a decimal, `-`decimal or `0x` hex integer and encodes it in `size` bytes
+/// (native endian), refusing values that do not fit as unsigned or as signed.
+fn encode_int(s: &str, size: usize) -> Option<Vec<u8>> {
     let s = s.trim();
-    if let Some(h) = s.strip_prefix("0x") {
-        u64::from_str_radix(h, 16).ok()
-    } else if let Some(n) = s.strip_prefix('-') {
-        n.parse::<u64>().ok().map(|v| v.wrapping_neg())
-    } else {
-        s.parse().ok()
+    let v: i128 = match s.strip_prefix("0x") {
+        Some(h) => i128::from_str_radix(h, 16).ok()?,
+        None => s.parse().ok()?,
+    };
+    if size == 0 || size > 8 {
+        return None;
     }
+    let bits = 8 * size as u32;
+    let (min, max) = (-(1i128 << (bits - 1)), (1i128 << bits) - 1);
+    if v < min || v > max {
+        return None;
+    }
+    Some((v as u64).to_ne_bytes()[..size].to_vec())
 }
 
 fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::error::Error>> {
@@ -34,15 +42,12 @@ fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::erro
             .global(name)
             .ok_or_else(|| format!("--set: the object has no global variable {name:?}"))?;
         let size = var.size as usize;
-        let v =
-            parse_int(value).ok_or_else(|| format!("--set {name}: {value:?} is not an integer"))?;
-        if size > 8 || (size < 8 && v >> (size * 8) != 0 && v.wrapping_neg() >> (size * 8 - 1) != 0)
-        {
-            return Err(
-                format!("--set {name}: {value} does not fit the variable's {size} bytes").into(),
-            );
-        }
-        spec.set_global(name, &v.to_ne_bytes()[..size])?;
+        let bytes = encode_int(value, size).ok_or_else(|| {
+            format!(
+                "--set {name}: {value:?} is not an integer that fits the variable's {size} bytes"
+            )
+        })?;
+        spec.set_global(name, &bytes)?;
     }
     let opts = LoadOptions {
         log_level: args.log_level,
@@ -180,4 +185,21 @@ fn print_maps(coll: &Collection, btf: Option<&oxbpf::btf::Btf<'_>>) -> Res {
         println!("]}}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_int;
+
+    #[test]
+    fn integers_are_range_checked_for_the_variable_size() {
+        assert_eq!(encode_int("0x10", 4), Some(16u32.to_ne_bytes().to_vec()));
+        assert_eq!(encode_int("-1", 2), Some(vec![0xff, 0xff]));
+        assert_eq!(encode_int("255", 1), Some(vec![255]));
+        assert_eq!(encode_int("256", 1), None);
+        assert_eq!(encode_int("-129", 1), None);
+        assert_eq!(encode_int("0x1ffffffff", 4), None);
+        assert_eq!(encode_int("x", 4), None);
+        assert_eq!(encode_int("1", 16), None);
+    }
 }
