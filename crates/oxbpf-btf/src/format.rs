@@ -26,6 +26,24 @@
 //!
 //! Values are read little-endian (the byte order of the hosts oxbpf supports). Bytes past
 //! the type's size are ignored; fewer bytes than the type needs is an error naming the type.
+//!
+//! ```
+//! use oxbpf_btf::{Btf, BtfBuilder, INT_SIGNED, to_json};
+//!
+//! let mut b = BtfBuilder::new();
+//! let uint = b.add_int("unsigned int", 4, 0);
+//! let ch = b.add_int("char", 1, INT_SIGNED);
+//! let comm = b.add_array(ch, uint, 8);
+//! let ev = b.add_struct("event", 12, &[("pid", uint, 0), ("comm", comm, 32)]);
+//! let blob = b.build();
+//! let btf = Btf::parse(&blob)?;
+//!
+//! let mut record = 42u32.to_le_bytes().to_vec();
+//! record.extend_from_slice(b"bash\0\0\0\0");
+//! assert_eq!(to_json(&btf, ev, &record)?, r#"{"pid":42,"comm":"bash"}"#);
+//! assert!(to_json(&btf, ev, &record[..6]).is_err()); // too short: names `event`
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt::Write as _;
 
