@@ -82,3 +82,29 @@ fn successful_load_with_log_level_keeps_the_log() {
         .unwrap();
     assert!(log.contains("processed "), "{log}");
 }
+
+#[test]
+fn non_gpl_license_is_refused_gpl_only_helpers() {
+    if !common::have_bpf() {
+        return;
+    }
+    let mut spec = ObjectSpec::from_file(common::fixture("execsnoop.bpf.o")).unwrap();
+    spec.license = "Proprietary".into();
+    let err = Collection::load(&spec, &LoadOptions::default()).unwrap_err();
+    let Error::Verifier(v) = &err else {
+        panic!("expected a verifier error, got {err}")
+    };
+    assert_eq!(
+        v.message.as_deref(),
+        Some("cannot call GPL-restricted function from non-GPL compatible program"),
+        "{}",
+        v.log
+    );
+    assert!(
+        v.source_line
+            .as_ref()
+            .is_some_and(|l| l.text.contains("bpf_probe_read")),
+        "{:?}",
+        v.source_line
+    );
+}
