@@ -111,6 +111,9 @@ const MAX_LOOPS: u32 = (1 << 23) - 1;
 /// Loads the fill object through the facade and runs `fill` (count = the loop limit,
 /// i.e. until full). Returns the collection, which owns the map `rb`.
 fn fill_with_facade(size: u32) -> Res<oxbpf::Collection> {
+    if std::env::var_os("OXBPF_BENCH_BUILTIN_FILL").is_some() {
+        return Err("OXBPF_BENCH_BUILTIN_FILL is set".into());
+    }
     let spec = oxbpf::ObjectSpec::from_file(fill_object())?;
     let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default())?;
     coll.map("rb").ok_or("map rb missing")?;
@@ -129,7 +132,7 @@ fn fill_with_facade(size: u32) -> Res<oxbpf::Collection> {
 ///
 /// The ring is filled by the fill object loaded through the facade; if the facade cannot
 /// load or run it, by [`fill::fill_builtin`], which leaves the same records in an
-/// identical ring (the fill is not timed).
+/// identical ring (the fill is not timed). `OXBPF_BENCH_BUILTIN_FILL=1` forces the latter.
 fn ringbuf_drain(metric: &str, size: u32) -> Res<()> {
     let coll;
     let own;
@@ -161,10 +164,12 @@ fn ringbuf_drain(metric: &str, size: u32) -> Res<()> {
     Ok(())
 }
 
-/// A hand-assembled stand-in for the fill object: an XDP program (its test runs accept
-/// the attr oxbpf-sys sends; a bpf_loop callback would need BTF func_info) that reserves
-/// and submits up to [`fill::PER_RUN`] `size`-byte records per run, the first 8 bytes a
-/// sequence number, with BPF_RB_NO_WAKEUP; it is run until the ring is full.
+/// A hand-assembled stand-in for the fill object, writing records the same way: an XDP
+/// program (its test runs accept the attr oxbpf-sys sends; a bpf_loop callback would need
+/// BTF func_info) that copies `size` bytes from a 1 KiB array-map value (the object's
+/// `.bss` payload) with bpf_ringbuf_output and BPF_RB_NO_WAKEUP, the first 8 bytes a
+/// sequence number, up to [`fill::PER_RUN`] records per run (unrolled: no loop to
+/// verify); it is run until the ring is full.
 mod fill {
     use oxbpf_asm::{CLASS_ALU64, CLASS_JMP, Insn, SRC_K, SRC_X, insns_to_bytes};
     use oxbpf_maps::Map;
@@ -172,43 +177,51 @@ mod fill {
 
     use super::Res;
 
+    const BPF_MAP_TYPE_ARRAY: u32 = 2;
     const BPF_MAP_TYPE_RINGBUF: u32 = 27;
     const BPF_PROG_TYPE_XDP: u32 = 6;
     const BPF_PSEUDO_MAP_FD: u8 = 1;
+    const BPF_PSEUDO_MAP_VALUE: u8 = 2;
     const BPF_RB_NO_WAKEUP: i32 = 1;
-    const RESERVE: i32 = 131;
-    const SUBMIT: i32 = 132;
-    /// Records written per test run (the program is unrolled; no loops to verify).
+    const OUTPUT: i32 = 130;
+    /// Records written per test run.
     pub const PER_RUN: usize = 64;
-    const SLOTS_PER_RECORD: usize = 11;
+    const SLOTS_PER_RECORD: usize = 9;
 
-    fn program(map: &Map, size: u32) -> Vec<Insn> {
-        let end = 1 + SLOTS_PER_RECORD * PER_RUN;
-        let mut p = vec![Insn::mov64_imm(6, 0)]; // r6 = records written
+    fn mov_reg(dst: u8, src: u8) -> Insn {
+        Insn::new(CLASS_ALU64 | 0xb0 | SRC_X, dst, src, 0, 0)
+    }
+
+    fn program(rb: &Map, payload: &Map, size: u32) -> Vec<Insn> {
+        // r6 = &payload[0]; r7 = records written
+        let mut p = Insn::ld_imm64(
+            6,
+            BPF_PSEUDO_MAP_VALUE,
+            payload.map_fd().raw() as u32 as u64,
+        )
+        .to_vec();
+        p.push(Insn::mov64_imm(7, 0));
+        let end = p.len() + SLOTS_PER_RECORD * PER_RUN;
         for _ in 0..PER_RUN {
+            p.push(Insn::new(0x7b, 6, 7, 0, 0)); // *(u64 *)(r6 + 0) = r7
             p.extend(Insn::ld_imm64(
                 1,
                 BPF_PSEUDO_MAP_FD,
-                map.map_fd().raw() as u64,
+                rb.map_fd().raw() as u64,
             ));
             p.extend([
-                Insn::mov64_imm(2, size as i32),
-                Insn::mov64_imm(3, 0),
-                Insn::call_helper(RESERVE),
+                mov_reg(2, 6),
+                Insn::mov64_imm(3, size as i32),
+                Insn::mov64_imm(4, BPF_RB_NO_WAKEUP),
+                Insn::call_helper(OUTPUT),
             ]);
-            // if r0 == 0 goto end (the ring is full)
+            // if r0 != 0 goto end (the ring is full)
             let off = (end - p.len() - 1) as i16;
-            p.push(Insn::new(CLASS_JMP | 0x10 | SRC_K, 0, 0, off, 0));
-            p.extend([
-                Insn::new(0x7b, 0, 6, 0, 0),                // *(u64 *)(r0 + 0) = r6
-                Insn::new(CLASS_ALU64 | SRC_K, 6, 0, 0, 1), // r6 += 1
-                Insn::new(CLASS_ALU64 | 0xb0 | SRC_X, 1, 0, 0, 0), // r1 = r0
-                Insn::mov64_imm(2, BPF_RB_NO_WAKEUP),
-                Insn::call_helper(SUBMIT),
-            ]);
+            p.push(Insn::new(CLASS_JMP | 0x50 | SRC_K, 0, 0, off, 0));
+            p.push(Insn::new(CLASS_ALU64 | SRC_K, 7, 0, 0, 1)); // r7 += 1
         }
         debug_assert_eq!(p.len(), end);
-        p.push(Insn::new(CLASS_ALU64 | 0xb0 | SRC_X, 0, 6, 0, 0)); // r0 = r6
+        p.push(mov_reg(0, 7));
         p.push(Insn::exit());
         p
     }
@@ -217,8 +230,11 @@ mod fill {
     pub fn fill_builtin(size: u32) -> Res<Map> {
         let mut attr = MapCreate::new(BPF_MAP_TYPE_RINGBUF, 0, 0, 64 << 20);
         attr.map_name = bpf::object_name("rb");
-        let map = Map::from_fd("rb", bpf::map_create(&attr)?)?;
-        let insns = insns_to_bytes(&program(&map, size));
+        let rb = Map::from_fd("rb", bpf::map_create(&attr)?)?;
+        let mut attr = MapCreate::new(BPF_MAP_TYPE_ARRAY, 4, 1024, 1);
+        attr.map_name = bpf::object_name("payload");
+        let payload = Map::from_fd("payload", bpf::map_create(&attr)?)?;
+        let insns = insns_to_bytes(&program(&rb, &payload, size));
         let mut log = vec![0u8; 1 << 20];
         let out = bpf::prog_load(
             &ProgLoad {
@@ -245,6 +261,6 @@ mod fill {
         if std::env::var_os("PB_DEBUG").is_some() {
             eprintln!("built-in fill wrote {total} records");
         }
-        Ok(map)
+        Ok(rb)
     }
 }
