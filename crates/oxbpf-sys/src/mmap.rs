@@ -69,6 +69,7 @@ impl MmapRegion {
         false
     }
 
+    #[inline]
     fn check(&self, off: usize, len: usize, align: usize) -> Result<()> {
         if off.checked_add(len).is_none_or(|end| end > self.len) || off % align != 0 {
             return Err(Error::Invalid(format!(
@@ -80,6 +81,7 @@ impl MmapRegion {
     }
 
     /// An atomic view of the u64 at `off` (8-byte aligned).
+    #[inline]
     pub fn atomic_u64(&self, off: usize) -> Result<&AtomicU64> {
         self.check(off, 8, 8)?;
         // SAFETY: in bounds and aligned (checked above); the mapping lives as long as
@@ -88,6 +90,7 @@ impl MmapRegion {
     }
 
     /// An atomic view of the u32 at `off` (4-byte aligned).
+    #[inline]
     pub fn atomic_u32(&self, off: usize) -> Result<&AtomicU32> {
         self.check(off, 4, 4)?;
         // SAFETY: in bounds and aligned (checked above); lives as long as `&self`.
@@ -96,6 +99,7 @@ impl MmapRegion {
 
     /// The bytes `off..off + len`. The kernel may write them concurrently unless the
     /// protocol of the region (e.g. a committed ring buffer record) says otherwise.
+    #[inline]
     pub fn bytes(&self, off: usize, len: usize) -> Result<&[u8]> {
         self.check(off, len, 1)?;
         // SAFETY: in bounds (checked); valid for the lifetime of `&self`.

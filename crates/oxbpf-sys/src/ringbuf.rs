@@ -62,12 +62,14 @@ impl RingBufMemory {
         })
     }
 
+    #[inline]
     fn cons(&self) -> &AtomicU64 {
         self.consumer
             .atomic_u64(0)
             .expect("a page holds the consumer position")
     }
 
+    #[inline]
     fn prod(&self) -> &AtomicU64 {
         self.producer
             .atomic_u64(0)
@@ -75,26 +77,31 @@ impl RingBufMemory {
     }
 
     /// The consumer position (acquire).
+    #[inline]
     pub fn consumer_pos(&self) -> u64 {
         self.cons().load(Ordering::Acquire)
     }
 
     /// The producer position (acquire).
+    #[inline]
     pub fn producer_pos(&self) -> u64 {
         self.prod().load(Ordering::Acquire)
     }
 
     /// Publishes a new consumer position (release), freeing the space before it.
+    #[inline]
     pub fn set_consumer_pos(&self, pos: u64) {
         self.cons().store(pos, Ordering::Release)
     }
 
     /// Data size in bytes.
+    #[inline]
     pub fn size(&self) -> u64 {
         self.mask + 1
     }
 
     /// Classifies the record at `pos` given a producer position `prod` read before.
+    #[inline]
     pub fn next(&self, pos: u64, prod: u64) -> Result<Next<'_>> {
         if pos >= prod {
             return Ok(Next::Empty);
