@@ -3,6 +3,8 @@
 //! A thin layer over the `oxbpf` crates: argument parsing, output formatting and signal
 //! handling live here; everything a library user would also want lives in the crates.
 
+mod asm_cmd;
+mod btf_cmd;
 mod output;
 mod run;
 
@@ -57,6 +59,13 @@ enum Cmd {
         #[command(flatten)]
         obj: ObjectArgs,
     },
+    /// Inspect BTF: dump the types of a file or kernel object, show one type, statistics.
+    #[command(subcommand)]
+    Btf(btf_cmd::BtfCmd),
+    /// Disassemble the programs of an object (the text llvm-objdump -d prints).
+    Disasm(asm_cmd::DisasmArgs),
+    /// Assemble LLVM-syntax BPF text into a loadable ELF object.
+    Asm(asm_cmd::AsmArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +78,9 @@ fn main() -> ExitCode {
             count,
         } => run::run(&obj, duration, hex, count),
         Cmd::Load { obj } => run::load_only(&obj),
+        Cmd::Btf(cmd) => btf_cmd::run(cmd),
+        Cmd::Disasm(args) => asm_cmd::disasm(args),
+        Cmd::Asm(args) => asm_cmd::asm(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
