@@ -22,8 +22,10 @@ pub mod cmd {
     pub const PROG_TEST_RUN: u32 = 10;
     pub const OBJ_GET_INFO_BY_FD: u32 = 15;
     pub const BTF_LOAD: u32 = 18;
+    pub const BTF_GET_FD_BY_ID: u32 = 19;
     pub const MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
     pub const MAP_FREEZE: u32 = 22;
+    pub const BTF_GET_NEXT_ID: u32 = 23;
     pub const LINK_CREATE: u32 = 28;
     pub const LINK_DETACH: u32 = 34;
 }
@@ -710,6 +712,126 @@ pub fn prog_test_run(prog: BorrowedFd<'_>, ctx: &mut [u8], data: &[u8]) -> Resul
         retval: a.retval,
         duration: a.duration,
     })
+}
+
+// ---- BTF objects by id (BPF_BTF_GET_FD_BY_ID, BPF_BTF_GET_NEXT_ID, bpf_btf_info) ----
+
+/// Attr of the `*_GET_NEXT_ID` and `*_GET_FD_BY_ID` commands.
+#[repr(C)]
+#[derive(Default)]
+struct IdAttr {
+    /// `start_id` / `btf_id` (the union's first member).
+    id: u32,
+    next_id: u32,
+    open_flags: u32,
+    token_fd: i32,
+}
+
+/// `BPF_BTF_GET_FD_BY_ID`: opens the kernel BTF object with id `id` (vmlinux, a module's,
+/// or one loaded with `BPF_BTF_LOAD`).
+pub fn btf_get_fd_by_id(id: u32) -> Result<BtfFd> {
+    let mut a = IdAttr {
+        id,
+        ..Default::default()
+    };
+    BtfFd::from_raw_checked(
+        "BPF_BTF_GET_FD_BY_ID",
+        sys_bpf(cmd::BTF_GET_FD_BY_ID, &mut a),
+    )
+}
+
+/// `BPF_BTF_GET_NEXT_ID`: the smallest BTF object id greater than `start`; `None` at the end
+/// (`ENOENT`).
+pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
+    let mut a = IdAttr {
+        id: start,
+        ..Default::default()
+    };
+    if sys_bpf(cmd::BTF_GET_NEXT_ID, &mut a) < 0 {
+        let e = Error::last("BPF_BTF_GET_NEXT_ID");
+        return if e.errno() == Some(Errno::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(a.next_id))
+}
+
+/// `struct bpf_btf_info`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BtfInfo {
+    /// User pointer to the buffer receiving the raw BTF (0: don't copy).
+    pub btf: u64,
+    /// Size of the raw BTF (in: buffer size, out: the object's size).
+    pub btf_size: u32,
+    /// The BTF object's id.
+    pub id: u32,
+    /// User pointer to the buffer receiving the name (0: don't copy).
+    pub name: u64,
+    /// Length of the name without its NUL (in: buffer size).
+    pub name_len: u32,
+    /// Non-zero for the kernel's own BTF (vmlinux or a module's).
+    pub kernel_btf: u32,
+}
+
+/// Fills `info` (with whatever buffers it points to) for the BTF object `fd`.
+fn btf_info_into(fd: BorrowedFd<'_>, info: &mut BtfInfo) -> Result<()> {
+    // SAFETY: BtfInfo is repr(C) integers only: any byte pattern the kernel writes is a valid
+    // value, and the slice covers exactly the struct, which outlives the call.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            (info as *mut BtfInfo).cast::<u8>(),
+            std::mem::size_of::<BtfInfo>(),
+        )
+    };
+    obj_get_info_by_fd(fd, buf).map(drop)
+}
+
+/// Kernel info of a BTF object (sizes, id, kernel flag; no data copied: the pointer fields
+/// of the result are 0).
+pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BtfInfo> {
+    let mut info = BtfInfo::default();
+    btf_info_into(fd, &mut info)?;
+    info.btf = 0;
+    info.name = 0;
+    Ok(info)
+}
+
+/// The raw bytes and name of a BTF object ("vmlinux", a module's name, or "" for loaded
+/// BTF): asks for the sizes first, then for the bytes. The returned info's pointer fields
+/// are 0.
+pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(BtfInfo, Vec<u8>, String)> {
+    let sizes = btf_info(fd)?;
+    let mut data = vec![0u8; sizes.btf_size as usize];
+    let mut name = vec![0u8; sizes.name_len as usize + 1];
+    let mut info = BtfInfo {
+        btf: if data.is_empty() {
+            0
+        } else {
+            ptr(data.as_mut_ptr())
+        },
+        btf_size: sizes.btf_size,
+        name: ptr(name.as_mut_ptr()),
+        name_len: name.len() as u32,
+        ..Default::default()
+    };
+    btf_info_into(fd, &mut info)?;
+    if info.btf_size != sizes.btf_size {
+        return Err(Error::Invalid(format!(
+            "BTF object {}: size changed between calls ({} then {} bytes)",
+            sizes.id, sizes.btf_size, info.btf_size
+        )));
+    }
+    // The kernel wrote at most `name.len()` bytes including a NUL.
+    let n = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.truncate(n);
+    let name = String::from_utf8_lossy(&name).into_owned();
+    data.truncate(info.btf_size as usize);
+    info.btf = 0;
+    info.name = 0;
+    Ok((info, data, name))
 }
 
 #[cfg(test)]

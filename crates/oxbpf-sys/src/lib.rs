@@ -3,7 +3,7 @@
 //! Owns the `bpf()` commands with one `#[repr(C)]` attr struct each ([`bpf`]),
 //! `perf_event_open` and its ioctls ([`perf`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
-//! primitives ([`ringbuf`]), epoll ([`epoll`]), tracefs/bpffs mounting ([`fs`]), owned
+//! primitives ([`ringbuf`]), epoll ([`epoll`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
 //!
 //! It does not know about ELF, BTF types or what a program means: callers pass bytes,
@@ -22,6 +22,7 @@ pub mod bpf;
 pub mod epoll;
 mod errno;
 pub mod fd;
+pub mod filemap;
 pub mod fs;
 pub mod mmap;
 pub mod perf;

@@ -126,3 +126,96 @@ fn empty_ring_buffer_maps_and_reads_empty() {
     assert_eq!(rb.next(0, rb.producer_pos()).unwrap(), Next::Empty);
     assert!(RingBufMemory::map(m.as_fd(), size + 1).is_err());
 }
+
+/// A minimal BTF blob: header, one `int` (4 bytes, signed, 32 bits), strings "\0int\0".
+fn tiny_btf() -> Vec<u8> {
+    let mut types = Vec::new();
+    for v in [1u32, 1 << 24, 4, (1 << 24) | 32] {
+        types.extend_from_slice(&v.to_ne_bytes());
+    }
+    let strs = b"\0int\0";
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
+    b.extend_from_slice(&[1, 0]);
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strs.len() as u32,
+    ] {
+        b.extend_from_slice(&v.to_ne_bytes());
+    }
+    b.extend_from_slice(&types);
+    b.extend_from_slice(strs);
+    b
+}
+
+#[test]
+fn loaded_btf_reads_back_by_id_byte_for_byte() {
+    if !have_bpf() {
+        return;
+    }
+    let blob = tiny_btf();
+    let fd = bpf::btf_load(&blob, &mut [0u8; 4096]).unwrap();
+    let info = bpf::btf_info(fd.as_fd()).unwrap();
+    assert_ne!(info.id, 0);
+    assert_eq!(info.btf_size as usize, blob.len());
+    assert_eq!(info.kernel_btf, 0);
+
+    let by_id = bpf::btf_get_fd_by_id(info.id).unwrap();
+    let (info2, data, name) = bpf::btf_data(by_id.as_fd()).unwrap();
+    assert_eq!(info2.id, info.id);
+    assert_eq!(data, blob);
+    assert_eq!(name, "");
+}
+
+#[test]
+fn btf_ids_enumerate_to_the_loaded_one_and_vmlinux_is_kernel_btf() {
+    if !have_bpf() {
+        return;
+    }
+    let fd = bpf::btf_load(&tiny_btf(), &mut []).unwrap();
+    let mine = bpf::btf_info(fd.as_fd()).unwrap().id;
+    let mut ids = Vec::new();
+    let mut cur = 0;
+    while let Some(next) = bpf::btf_get_next_id(cur).unwrap() {
+        assert!(next > cur, "ids increase: {cur} then {next}");
+        ids.push(next);
+        cur = next;
+    }
+    assert!(ids.contains(&mine), "{mine} not in {ids:?}");
+    // The end of the list is Ok(None), not an error.
+    assert_eq!(bpf::btf_get_next_id(i32::MAX as u32 - 1).unwrap(), None);
+
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("skipping the vmlinux part: no /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let vmlinux = ids.iter().find_map(|&id| {
+        let fd = bpf::btf_get_fd_by_id(id).ok()?;
+        let (info, data, name) = bpf::btf_data(fd.as_fd()).ok()?;
+        (name == "vmlinux").then_some((info, data))
+    });
+    let (info, data) = vmlinux.expect("a BTF object named vmlinux");
+    assert_ne!(info.kernel_btf, 0);
+    assert_eq!(data, std::fs::read("/sys/kernel/btf/vmlinux").unwrap());
+}
+
+#[test]
+fn btf_get_fd_by_missing_id_is_enoent() {
+    if !have_bpf() {
+        return;
+    }
+    let e = bpf::btf_get_fd_by_id(u32::MAX - 1).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Syscall {
+                call: "BPF_BTF_GET_FD_BY_ID",
+                errno: Errno::ENOENT
+            }
+        ),
+        "{e}"
+    );
+}
