@@ -12,10 +12,18 @@
 //!   one encoding, anything else is [`Instruction::Unknown`]), and
 //!   [`Instruction::encode`] back;
 //! - [`disassemble`]: the text `llvm-objdump-19 -d --no-show-raw-insn` prints, slot
-//!   by slot ([`DisasmOptions`] mirrors `--no-print-imm-hex` and `--mattr=+alu32`).
+//!   by slot ([`DisasmOptions`] mirrors `--no-print-imm-hex` and `--mattr=+alu32`, and
+//!   adds `.8byte` data for unknown encodings, helper names and the lossless form);
+//! - [`asm::assemble`]: that text (and llvm-objdump listings) back to slots, with
+//!   labels, helper names and relocations for maps/globals and undefined functions;
+//! - [`helpers`]: the kernel's helper ids and names.
 //!
-//! It does no I/O and knows nothing of ELF, maps or the kernel. The text assembler is
-//! not here yet.
+//! Which text round-trips: [`DisasmOptions::lossless`] always does (assembling it gives
+//! the disassembled bytes back). llvm-objdump 19's text does for what clang emits,
+//! except 32-bit atomics without alu32 (LLVM prints them all as `lock ... +=`) and
+//! bpf-to-bpf/kfunc calls (LLVM prints `call imm` for every `src`).
+//!
+//! It does no I/O and knows nothing of ELF, maps or the kernel.
 //!
 //! ```
 //! use oxbpf_asm::{DisasmOptions, Insn, decode, disassemble, insns_from_bytes, insns_to_bytes};
@@ -29,14 +37,22 @@
 //!     .map(|(slot, text)| format!("{slot}: {text}"))
 //!     .collect();
 //! assert_eq!(lines, ["0: r0 = 0x0", "1: exit"]);
+//!
+//! let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+//! assert_eq!(oxbpf_asm::assemble(&text).unwrap().insns, prog);
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod asm;
+pub mod builder;
 mod encode;
+pub mod helpers;
 pub mod instruction;
 pub mod opcode;
 pub mod text;
 
+pub use asm::{AsmError, AsmOutput, AsmReloc, RelocKind, assemble};
+pub use helpers::{Helper, helper_id, helper_name};
 pub use instruction::{
     AluOp, AtomicOp, CallKind, Endian, Instruction, JmpCond, Operand, Size, Width, decode,
     decode_one,

@@ -28,6 +28,19 @@ pub struct DisasmOptions {
     /// registers, and 32-bit atomics other than plain add are known. llvm-objdump's
     /// default is `false`.
     pub alu32: bool,
+    /// Print what cannot be decoded as `.8byte 0x…` (the slot as a little-endian
+    /// 64-bit word, which the assembler turns back into the same bytes) instead of
+    /// llvm-objdump 19's `<unknown>`.
+    pub unknown_as_data: bool,
+    /// Print helper calls by name (`call bpf_map_lookup_elem`) when the id is a known
+    /// helper, instead of `call 0x1`.
+    pub helper_names: bool,
+    /// The lossless text: decode strictly ([`crate::decode`]) and print each
+    /// instruction with [`Instruction::display`], so that assembling the text gives back
+    /// the very bytes. Fields LLVM 19 ignores, `ld_pseudo` high halves, 32-bit atomics
+    /// and non-helper calls all survive; whatever the strict decoder rejects is
+    /// `.8byte` data. Implies `unknown_as_data`.
+    pub lossless: bool,
 }
 
 impl Default for DisasmOptions {
@@ -35,6 +48,9 @@ impl Default for DisasmOptions {
         DisasmOptions {
             imm_hex: true,
             alu32: false,
+            unknown_as_data: false,
+            helper_names: false,
+            lossless: false,
         }
     }
 }
@@ -51,6 +67,30 @@ impl DisasmOptions {
         self.alu32 = true;
         self
     }
+
+    /// `.8byte 0x…` for undecodable slots instead of `<unknown>`.
+    pub fn with_unknown_as_data(mut self) -> Self {
+        self.unknown_as_data = true;
+        self
+    }
+
+    /// Helper calls by name (`call bpf_map_lookup_elem`).
+    pub fn with_helper_names(mut self) -> Self {
+        self.helper_names = true;
+        self
+    }
+
+    /// The lossless text (see [`DisasmOptions::lossless`]).
+    pub fn lossless(mut self) -> Self {
+        self.lossless = true;
+        self.unknown_as_data = true;
+        self
+    }
+}
+
+/// The `.8byte` data line for one slot: its bytes as a little-endian 64-bit word.
+pub fn data_line(i: Insn) -> String {
+    format!(".8byte 0x{:016x}", u64::from_le_bytes(i.to_bytes()))
 }
 
 /// An [`Instruction`] paired with options, printable with `{}`.
@@ -384,9 +424,32 @@ impl fmt::Display for DisplayInstruction<'_> {
                 }
                 write!(f, " goto {}", Target(off.into(), hex))
             }
-            I::Call { imm: v, .. } => write!(f, "call {}", imm(v)),
+            I::Call {
+                kind: CallKind::Helper,
+                imm: v,
+                ..
+            } => match crate::helpers::helper_name(v).filter(|_| self.opts.helper_names) {
+                Some(name) => write!(f, "call {name}"),
+                None => write!(f, "call {}", imm(v)),
+            },
+            I::Call {
+                kind: CallKind::Local,
+                imm: v,
+                ..
+            } => write!(f, "call pc{}", Target(v.into(), hex)),
+            I::Call {
+                kind: CallKind::Kfunc,
+                imm: v,
+                off: 0,
+            } => write!(f, "call kfunc {}", imm(v)),
+            I::Call {
+                kind: CallKind::Kfunc,
+                imm: v,
+                off,
+            } => write!(f, "call kfunc {}, {}", imm(v), Imm(off.into(), hex)),
             I::CallX { dst } => write!(f, "callx r{dst}"),
             I::Exit => f.write_str("exit"),
+            I::Unknown(i) if self.opts.unknown_as_data => f.write_str(&data_line(i)),
             I::Unknown(_) => f.write_str("<unknown>"),
         }
     }
@@ -610,7 +673,8 @@ fn llvm19_atomic(
 /// The text llvm-objdump 19 prints for each instruction, as `(slot, text)` pairs.
 ///
 /// Yields one item per instruction (an `ld_imm64` takes two slots and yields once).
-/// Never fails: what LLVM cannot decode is `<unknown>`, one slot each.
+/// Never fails: what LLVM cannot decode is `<unknown>` (or `.8byte` data), one slot
+/// each. With [`DisasmOptions::lossless`] the text is that of the strict decoder.
 ///
 /// ```
 /// use oxbpf_asm::{DisasmOptions, Insn, disassemble};
@@ -628,9 +692,17 @@ pub fn disassemble<'a>(
         if at >= insns.len() {
             return None;
         }
-        let (ins, n) = llvm19_decode(insns, at, opts.alu32);
+        let (ins, n) = if opts.lossless {
+            match decode(insns, at) {
+                Ok((ins, n)) => (Some(ins), n),
+                Err(_) => (None, 1),
+            }
+        } else {
+            llvm19_decode(insns, at, opts.alu32)
+        };
         let text = match ins {
             Some(ins) => ins.display(opts).to_string(),
+            None if opts.unknown_as_data => data_line(insns[at]),
             None => "<unknown>".to_string(),
         };
         let slot = at;

@@ -138,7 +138,13 @@ fn strict_decode_of_clang_output_prints_like_llvm_objdump() {
                             ..
                         }
                     );
-                if text != "<unknown>" && !misread {
+                // LLVM 19 prints every call as `call imm`; our Display tells a
+                // bpf-to-bpf call (`call pc+N`) and a kfunc (`call kfunc N`) apart.
+                let other_call = matches!(
+                    ins,
+                    oxbpf_asm::Instruction::Call { kind, .. } if kind != oxbpf_asm::CallKind::Helper
+                );
+                if text != "<unknown>" && !misread && !other_call {
                     assert_eq!(
                         ins.display(opts).to_string(),
                         text,

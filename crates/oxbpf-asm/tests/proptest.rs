@@ -63,3 +63,82 @@ proptest! {
         }
     }
 }
+
+fn valid_instruction() -> impl Strategy<Value = (Instruction, [Insn; 2])> {
+    // Fields biased towards the values that select variants, so most draws decode.
+    let off = prop_oneof![
+        Just(0i16),
+        prop::sample::select(vec![1i16, 8, 16, 32]),
+        any::<i16>()
+    ];
+    let imm = prop_oneof![
+        Just(0i32),
+        prop::sample::select(vec![
+            16, 32, 64, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1, 0x100, 0x110
+        ]),
+        any::<i32>()
+    ];
+    let reg = prop_oneof![Just(0u8), 0u8..12];
+    (
+        any::<u8>(),
+        reg.clone(),
+        reg,
+        off,
+        imm,
+        any::<i32>(),
+        0u8..8,
+    )
+        .prop_filter_map("unknown", |(code, dst, src, off, imm, hi, wide)| {
+            let code = if wide == 0 { oxbpf_asm::LD_IMM64 } else { code };
+            let a = Insn::new(code, dst, src, off, imm);
+            let pair = [a, Insn::new(0, 0, 0, 0, hi)];
+            match decode(&pair, 0) {
+                Ok((Instruction::Unknown(_), _)) | Err(_) => None,
+                Ok((ins, _)) => Some((ins, pair)),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { max_local_rejects: 1 << 22, ..ProptestConfig::default() })]
+
+    #[test]
+    fn valid_instructions_round_trip_through_text((ins, pair) in valid_instruction(), dec in any::<bool>(), alu32 in any::<bool>(), names in any::<bool>()) {
+        let mut opts = DisasmOptions::default().lossless();
+        if dec { opts = opts.decimal(); }
+        if alu32 { opts = opts.with_alu32(); }
+        if names { opts = opts.with_helper_names(); }
+        let text = ins.display(opts).to_string();
+        let out = oxbpf_asm::assemble(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        prop_assert_eq!(&out.insns[..], &pair[..ins.slots()], "{}", text);
+    }
+
+    #[test]
+    fn assembler_never_panics_on_arbitrary_text(s in "\\PC{0,200}") {
+        let _ = oxbpf_asm::assemble(&s);
+    }
+
+    #[test]
+    fn assembler_never_panics_on_mutated_valid_text(
+        insns in proptest::collection::vec(any_insn(), 1..12),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec!["", " ", "\n", "r", "w", "1", "-", "+", "0x", "(", ")", "*", "=", ":", "ll", "goto ", "L:", "<", ">", "#", "é", "\t", "r12", "99999999999999999999999"])), 1..6),
+    ) {
+        let opts = DisasmOptions::default().lossless();
+        let mut text: String = disassemble(&insns, &opts).map(|(_, t)| t + "\n").collect();
+        for (at, ins) in edits {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) { i -= 1; }
+            if ins.is_empty() && i < text.len() {
+                let mut j = i + 1;
+                while !text.is_char_boundary(j) { j += 1; }
+                text.replace_range(i..j, "");
+            } else {
+                text.insert_str(i, ins);
+            }
+        }
+        if let Err(e) = oxbpf_asm::assemble(&text) {
+            prop_assert!(e.line >= 1 && e.column >= 1);
+            prop_assert!(!e.message.is_empty());
+        }
+    }
+}

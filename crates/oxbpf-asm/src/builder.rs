@@ -1,0 +1,1 @@
+//! A Rust API to write programs in code (being written).
