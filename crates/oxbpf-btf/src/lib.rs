@@ -34,6 +34,7 @@ mod error;
 mod ext;
 mod fixup;
 pub mod format;
+mod sanitize;
 mod types;
 mod write;
 
@@ -46,10 +47,11 @@ pub use ext::{
 };
 pub use fixup::fixup_for_load;
 pub use format::{FormatError, MAX_FORMAT_DEPTH, to_json, write_json};
+pub use sanitize::{BtfFeatures, ENUM64_PLACEHOLDER, sanitize};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,
     INT_CHAR, INT_SIGNED, Int, Kind, LINKAGE_EXTERN, LINKAGE_GLOBAL, LINKAGE_STATIC, Member,
     Members, Params, Ref, Type, TypeId, VAR_GLOBAL_ALLOCATED, VAR_GLOBAL_EXTERN, VAR_STATIC, Var,
     VarSecinfo, VarSecinfos,
 };
-pub use write::{BtfBuilder, BtfExtBuilder};
+pub use write::{BtfBuilder, BtfExtBuilder, TypeRecord};

@@ -1,22 +1,136 @@
-//! `BtfBuilder`: a minimal writer producing `.BTF` blobs (owned data; the reader never uses it).
+//! `BtfBuilder`: writes `.BTF` blobs — from scratch, or from a parsed [`Btf`] to rewrite it
+//! (owned data; the reader never uses it).
 
 use std::collections::HashMap;
 
-use crate::btf::{BTF_HEADER_LEN, BTF_MAGIC};
+use crate::btf::{BTF_HEADER_LEN, BTF_MAGIC, Btf};
 use crate::endian::Endian;
+use crate::error::{Error, Result};
 use crate::ext::{CoreRelo, FuncInfo, LineInfo};
 use crate::types::{Kind, TypeId};
 
+/// One type as the writer holds it: the fields of `struct btf_type` plus the trailing
+/// 32-bit words of its kind (members, enum values, params, ...), in host order.
+///
+/// String fields — `name_off` and the name word of each member / enum value / param —
+/// are offsets into the string table of the [`BtfBuilder`] the record goes into (from
+/// [`BtfBuilder::add_str`], or carried over by [`BtfBuilder::from_btf`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeRecord {
+    name_off: u32,
+    kind: Kind,
+    kind_flag: bool,
+    vlen: u16,
+    size_or_type: u32,
+    trailing: Vec<u32>,
+}
+
+impl TypeRecord {
+    /// A record of `kind` with `vlen` entries and `trailing` words.
+    ///
+    /// Panics if `kind` is [`Kind::Void`] or `trailing` does not hold exactly the words
+    /// `kind` needs for `vlen` entries (a caller bug, not bad data).
+    pub fn new(
+        kind: Kind,
+        name_off: u32,
+        kind_flag: bool,
+        vlen: u16,
+        size_or_type: u32,
+        trailing: Vec<u32>,
+    ) -> TypeRecord {
+        assert!(kind != Kind::Void, "TypeRecord: void has no record");
+        assert_eq!(
+            trailing.len() * 4,
+            kind.trailing_len(vlen),
+            "TypeRecord: {kind:?} with vlen {vlen} needs {} trailing words",
+            kind.trailing_len(vlen) / 4
+        );
+        TypeRecord {
+            name_off,
+            kind,
+            kind_flag,
+            vlen,
+            size_or_type,
+            trailing,
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Offset of the name in the builder's string table.
+    pub fn name_off(&self) -> u32 {
+        self.name_off
+    }
+
+    /// The `kind_flag` bit (bitfield members, enum signedness, union forward).
+    pub fn kind_flag(&self) -> bool {
+        self.kind_flag
+    }
+
+    /// The `vlen` field (number of entries; FUNC linkage).
+    pub fn vlen(&self) -> u16 {
+        self.vlen
+    }
+
+    /// The `size` / `type` union of `struct btf_type`.
+    pub fn size_or_type(&self) -> u32 {
+        self.size_or_type
+    }
+
+    /// The trailing words.
+    pub fn trailing(&self) -> &[u32] {
+        &self.trailing
+    }
+
+    /// The trailing words, for in-place edits (their number is fixed by kind and vlen).
+    pub fn trailing_mut(&mut self) -> &mut [u32] {
+        &mut self.trailing
+    }
+
+    /// The raw `info` word.
+    pub fn info(&self) -> u32 {
+        (u32::from(self.kind_flag) << 31)
+            | (u32::from(self.kind.to_raw()) << 24)
+            | u32::from(self.vlen)
+    }
+
+    /// Indices into `trailing` that hold string offsets: every `stride` words from 0.
+    fn name_stride(&self) -> Option<usize> {
+        match self.kind {
+            Kind::Struct | Kind::Union | Kind::Enum64 => Some(3),
+            Kind::Enum | Kind::FuncProto => Some(2),
+            _ => None,
+        }
+    }
+
+    /// Every string offset of the record (the name first).
+    fn string_offsets(&self) -> impl Iterator<Item = u32> + '_ {
+        let trailing = self
+            .name_stride()
+            .map(|s| self.trailing.iter().step_by(s).copied());
+        std::iter::once(self.name_off).chain(trailing.into_iter().flatten())
+    }
+}
+
 /// Builds a BTF blob type by type; ids are assigned in order starting at 1.
 ///
-/// Strings are deduplicated. Methods taking slices panic if given more than 65535 entries
-/// (the BTF `vlen` limit) — that is a caller bug, not bad data.
+/// Start empty ([`BtfBuilder::new`]) or from a parsed blob ([`BtfBuilder::from_btf`]),
+/// replace types with [`BtfBuilder::set_type`] and append with the `add_*` methods or
+/// [`BtfBuilder::push`]. Strings are deduplicated as they are added and never move, so
+/// string offsets (including `.BTF.ext`'s into a parsed blob) stay valid. Methods taking slices panic if given more than 65535 entries (the BTF `vlen`
+/// limit) — that is a caller bug, not bad data.
 #[derive(Debug, Clone)]
 pub struct BtfBuilder {
-    words: Vec<u32>,
-    next_id: TypeId,
+    types: Vec<TypeRecord>,
+    /// NUL-terminated strings; always starts with the empty string and ends with NUL.
     strs: Vec<u8>,
+    /// Where each string starts, for `add_str` to reuse it.
     str_index: HashMap<String, u32>,
+    /// Whether `str_index` covers the strings carried over by `from_btf` (built lazily).
+    imported_indexed: bool,
 }
 
 impl Default for BtfBuilder {
@@ -35,20 +149,157 @@ impl BtfBuilder {
         let mut str_index = HashMap::new();
         str_index.insert(String::new(), 0);
         BtfBuilder {
-            words: Vec::new(),
-            next_id: 1,
+            types: Vec::new(),
             strs: vec![0],
             str_index,
+            imported_indexed: true,
         }
+    }
+
+    /// A builder holding every type of `btf` under its id and its whole string section
+    /// (string offsets stay valid), ready to be edited and rebuilt.
+    ///
+    /// Errors name the type id and byte offset of a record whose string offset lies
+    /// outside the string section. The types are read in host order whatever `btf`'s
+    /// byte order; [`BtfBuilder::build_endian`] picks the output's.
+    pub fn from_btf(btf: &Btf<'_>) -> Result<BtfBuilder> {
+        let data = btf.bytes();
+        let endian = btf.endian();
+        let strs = btf.string_section();
+        let mut types = Vec::with_capacity(btf.len().saturating_sub(1));
+        let count = btf.len();
+        for id in 1..count as TypeId {
+            let off = btf
+                .type_offset(id)
+                .ok_or(Error::TypeIdOutOfRange { id, count })?;
+            let word = |i: usize| {
+                endian
+                    .read_u32(data, off + 4 * i)
+                    .ok_or_else(|| Error::TypeTruncated {
+                        id,
+                        offset: off,
+                        what: format!("word {i}"),
+                        end: data.len(),
+                    })
+            };
+            let info = word(1)?;
+            let raw_kind = ((info >> 24) & 0x1f) as u8;
+            let kind = Kind::from_raw(raw_kind)
+                .filter(|&k| k != Kind::Void)
+                .ok_or(Error::UnknownKind {
+                    id,
+                    offset: off,
+                    kind: raw_kind,
+                })?;
+            let vlen = (info & 0xffff) as u16;
+            let n = kind.trailing_len(vlen) / 4;
+            let mut trailing = Vec::with_capacity(n);
+            for i in 0..n {
+                trailing.push(word(3 + i)?);
+            }
+            let rec = TypeRecord {
+                name_off: word(0)?,
+                kind,
+                kind_flag: info >> 31 != 0,
+                vlen,
+                size_or_type: word(2)?,
+                trailing,
+            };
+            for s in rec.string_offsets() {
+                if s as usize >= strs.len() {
+                    return Err(Error::StringOffset {
+                        off: s,
+                        len: strs.len(),
+                    }
+                    .in_type(id, off, "string"));
+                }
+            }
+            types.push(rec);
+        }
+        Ok(BtfBuilder {
+            types,
+            strs: strs.to_vec(),
+            str_index: HashMap::new(),
+            imported_indexed: false,
+        })
     }
 
     /// The id the next added type will get.
     pub fn next_id(&self) -> TypeId {
-        self.next_id
+        self.types.len() as TypeId + 1
     }
 
-    /// Add `s` to the string section (deduplicated) and return its offset.
+    /// The record of type `id` (`None` for void and ids not in the builder).
+    pub fn type_record(&self, id: TypeId) -> Option<&TypeRecord> {
+        self.types.get((id as usize).checked_sub(1)?)
+    }
+
+    /// The string at offset `off` of the builder's string table (`None` if out of range
+    /// or not UTF-8).
+    pub fn str_at(&self, off: u32) -> Option<&str> {
+        let tail = self.strs.get(off as usize..)?;
+        let n = tail.iter().position(|&b| b == 0)?;
+        std::str::from_utf8(&tail[..n]).ok()
+    }
+
+    fn check_strings(&self, id: TypeId, rec: &TypeRecord) -> Result<()> {
+        match rec
+            .string_offsets()
+            .find(|&s| s as usize >= self.strs.len())
+        {
+            Some(off) => Err(Error::StringOffset {
+                off,
+                len: self.strs.len(),
+            }
+            .in_type(id, 0, "string")),
+            None => Ok(()),
+        }
+    }
+
+    /// Replace type `id` with `rec`; ids of all other types stay as they are.
+    ///
+    /// Errors if `id` is void or not in the builder, or a string offset of `rec` is
+    /// outside the string table.
+    pub fn set_type(&mut self, id: TypeId, rec: TypeRecord) -> Result<()> {
+        let count = self.types.len() + 1;
+        let idx = (id as usize)
+            .checked_sub(1)
+            .filter(|&i| i < self.types.len())
+            .ok_or(Error::TypeIdOutOfRange { id, count })?;
+        self.check_strings(id, &rec)?;
+        self.types[idx] = rec;
+        Ok(())
+    }
+
+    /// Append `rec` and return its id; errors if a string offset is outside the table.
+    pub fn push(&mut self, rec: TypeRecord) -> Result<TypeId> {
+        let id = self.next_id();
+        self.check_strings(id, &rec)?;
+        self.types.push(rec);
+        Ok(id)
+    }
+
+    /// Index the strings carried over by `from_btf` (first use of `add_str` after it), so
+    /// that adding one of them again reuses it.
+    fn index_imported(&mut self) {
+        self.imported_indexed = true;
+        let mut off = 0usize;
+        while off < self.strs.len() {
+            let tail = &self.strs[off..];
+            let n = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+            if let Ok(s) = std::str::from_utf8(&tail[..n]) {
+                self.str_index.entry(s.to_owned()).or_insert(off as u32);
+            }
+            off += n + 1;
+        }
+    }
+
+    /// Add `s` to the string section (deduplicated, also against strings
+    /// carried over by [`BtfBuilder::from_btf`]) and return its offset.
     pub fn add_str(&mut self, s: &str) -> u32 {
+        if !self.imported_indexed {
+            self.index_imported();
+        }
         if let Some(&off) = self.str_index.get(s) {
             return off;
         }
@@ -60,6 +311,8 @@ impl BtfBuilder {
     }
 
     /// Add a raw type: header fields plus trailing words, written as given.
+    ///
+    /// Panics if `trailing` does not hold the words `kind` needs for `vlen` entries.
     pub fn add_raw(
         &mut self,
         name: &str,
@@ -70,13 +323,16 @@ impl BtfBuilder {
         trailing: &[u32],
     ) -> TypeId {
         let name_off = self.add_str(name);
-        let info =
-            (u32::from(kind_flag) << 31) | (u32::from(kind.to_raw()) << 24) | u32::from(vlen);
-        self.words
-            .extend_from_slice(&[name_off, info, size_or_type]);
-        self.words.extend_from_slice(trailing);
-        let id = self.next_id;
-        self.next_id += 1;
+        let rec = TypeRecord::new(
+            kind,
+            name_off,
+            kind_flag,
+            vlen,
+            size_or_type,
+            trailing.to_vec(),
+        );
+        let id = self.next_id();
+        self.types.push(rec);
         id
     }
 
@@ -285,8 +541,13 @@ impl BtfBuilder {
     }
 
     /// The blob in byte order `endian`.
+    ///
+    /// The string section is the builder's table as is: offsets handed out by
+    /// [`BtfBuilder::add_str`] or carried over by [`BtfBuilder::from_btf`] stay valid, so
+    /// `.BTF.ext` and line_info records that point into it need no change.
     pub fn build_endian(&self, endian: Endian) -> Vec<u8> {
-        let type_len = self.words.len() * 4;
+        let words: usize = self.types.iter().map(|t| 3 + t.trailing.len()).sum();
+        let type_len = words * 4;
         let mut out = Vec::with_capacity(BTF_HEADER_LEN + type_len + self.strs.len());
         out.extend_from_slice(&endian.u16_bytes(BTF_MAGIC));
         out.push(1); // version
@@ -300,8 +561,13 @@ impl BtfBuilder {
         ] {
             out.extend_from_slice(&endian.u32_bytes(v));
         }
-        for &w in &self.words {
-            out.extend_from_slice(&endian.u32_bytes(w));
+        for t in &self.types {
+            for w in [t.name_off, t.info(), t.size_or_type] {
+                out.extend_from_slice(&endian.u32_bytes(w));
+            }
+            for &w in &t.trailing {
+                out.extend_from_slice(&endian.u32_bytes(w));
+            }
         }
         out.extend_from_slice(&self.strs);
         out
@@ -641,6 +907,123 @@ mod tests {
             let got: Vec<Spec> = btf.types().map(|t| recover(t.unwrap().1)).collect();
             prop_assert_eq!(got, specs);
         }
+    }
+
+    proptest! {
+        #[test]
+        fn from_btf_then_build_gives_the_same_blob(
+            specs in proptest::collection::vec(spec(), 0..30),
+            big in any::<bool>(),
+        ) {
+            let mut b = BtfBuilder::new();
+            for s in &specs {
+                add(&mut b, s);
+            }
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let blob = b.build_endian(endian);
+            let btf = Btf::parse(&blob).unwrap();
+            let copy = BtfBuilder::from_btf(&btf).unwrap();
+            prop_assert_eq!(copy.next_id(), b.next_id());
+            let again = copy.build_endian(endian);
+            prop_assert_eq!(&again, &blob);
+            let got: Vec<Spec> = Btf::parse(&again)
+                .unwrap()
+                .types()
+                .map(|t| recover(t.unwrap().1))
+                .collect();
+            prop_assert_eq!(got, specs);
+        }
+    }
+
+    #[test]
+    fn set_type_replaces_one_type_and_keeps_ids() {
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, 0);
+        b.add_float("double", 8);
+        let p = b.add_ptr(2);
+        let blob = b.build();
+        let mut c = BtfBuilder::from_btf(&Btf::parse(&blob).unwrap()).unwrap();
+        let name = c.add_str("wide");
+        assert_eq!(c.str_at(name), Some("wide"));
+        // Reuses the carried-over "int" rather than adding it again.
+        assert_eq!(c.add_str("int"), 1);
+        c.set_type(
+            2,
+            TypeRecord::new(Kind::Struct, name, false, 1, 8, vec![1, int, 0]),
+        )
+        .unwrap();
+        assert_eq!(c.type_record(2).unwrap().kind(), Kind::Struct);
+        let out = c.build();
+        let btf = Btf::parse(&out).unwrap();
+        let Type::Struct(s) = btf.type_by_id(2).unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.name, s.size), ("wide", 8));
+        assert_eq!(btf.type_by_id(p).unwrap().referenced(), Some(2));
+        assert_eq!(btf.len(), 4);
+    }
+
+    #[test]
+    fn set_type_rejects_void_missing_ids_and_bad_string_offsets() {
+        let mut b = BtfBuilder::new();
+        b.add_int("int", 4, 0);
+        let rec = TypeRecord::new(Kind::Ptr, 0, false, 0, 1, vec![]);
+        for id in [0, 2, u32::MAX] {
+            let e = b.set_type(id, rec.clone()).unwrap_err();
+            assert!(matches!(e, Error::TypeIdOutOfRange { .. }), "{e}");
+        }
+        let bad = TypeRecord::new(Kind::Struct, 0, false, 1, 4, vec![999, 1, 0]);
+        let e = b.set_type(1, bad.clone()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "BTF type 1 at offset 0x0: string: string offset 0x3e7 is past the end of the string section (len 0x5)"
+        );
+        assert!(b.push(bad).is_err());
+        assert_eq!(b.push(rec).unwrap(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs 3 trailing words")]
+    fn type_record_with_wrong_trailing_length_panics() {
+        TypeRecord::new(Kind::Struct, 0, false, 1, 4, vec![]);
+    }
+
+    #[test]
+    fn from_btf_rejects_member_name_past_string_section() {
+        let mut b = BtfBuilder::new();
+        b.add_int("int", 4, 0);
+        b.add_struct("s", 4, &[("m", 1, 0)]);
+        let mut blob = b.build();
+        // Type 2 starts at 0x28; its first member's name is the word after the header.
+        blob[0x34..0x38].copy_from_slice(&0x777u32.to_le_bytes());
+        let btf = Btf::parse(&blob).unwrap();
+        let e = BtfBuilder::from_btf(&btf).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("BTF type 2 at offset 0x28: string: string offset 0x777"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn from_btf_keeps_unreferenced_and_duplicate_strings_at_their_offsets() {
+        // Strings "a" twice and "unused": offsets 1, 3 and 5.
+        let mut b = BtfBuilder::new();
+        b.add_str("a");
+        let blob = {
+            let mut blob = b.build();
+            blob.truncate(blob.len() - 3);
+            blob.extend_from_slice(b"\0a\0a\0unused\0");
+            let len = (blob.len() - 24) as u32;
+            blob[20..24].copy_from_slice(&len.to_le_bytes());
+            blob
+        };
+        let btf = Btf::parse(&blob).unwrap();
+        assert_eq!(btf.string_section(), b"\0a\0a\0unused\0");
+        let mut c = BtfBuilder::from_btf(&btf).unwrap();
+        assert_eq!(c.add_str("a"), 1);
+        assert_eq!(c.add_str("unused"), 5);
+        assert_eq!(c.build(), blob);
     }
 
     #[test]
