@@ -1,7 +1,18 @@
 //! `Btf`: a validated view over a `.BTF` blob with an offset table for O(1) lookups.
+//!
+//! Base BTF (vmlinux, an object's `.BTF`) numbers its types from 1 and its strings from 0.
+//! Split BTF (a module's, `/sys/kernel/btf/<module>`) continues both on top of a base:
+//! its first type id is the base's `len()`, and its string offsets start at the base's
+//! string section length, so an offset below that resolves in the base. A split [`Btf`]
+//! borrows its base and every lookup (`type_by_id`, `str_at`, `find_by_name`, iteration,
+//! member names) answers for the combined id and string space.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::endian::Endian;
 use crate::error::{Error, Result};
+use crate::name_index::{self, NameIndex, NameMatches};
 use crate::types::{Datasec, Kind, Strings, Type, TypeId, decode};
 
 /// The BTF magic number (`BTF_MAGIC`).
@@ -32,10 +43,15 @@ pub struct Header {
     pub str_len: u32,
 }
 
-/// A parsed BTF blob: a view over borrowed bytes.
+/// How many name lookups on one blob scan linearly before the name index is built.
+pub const INDEX_AFTER_LOOKUPS: u32 = 4;
+
+/// A parsed BTF blob: a view over borrowed bytes, optionally split on a base [`Btf`].
 ///
 /// `parse` validates the header and builds an offset table (one `u32` per type, the only
-/// allocation); types are decoded on demand.
+/// allocation); types are decoded on demand. Name lookups scan the offset table for the
+/// first [`INDEX_AFTER_LOOKUPS`] calls, then build a compact name index once (or when
+/// [`Btf::index`] asks for it).
 pub struct Btf<'a> {
     data: &'a [u8],
     endian: Endian,
@@ -43,8 +59,16 @@ pub struct Btf<'a> {
     types_start: usize,
     types: &'a [u8],
     strs: Strings<'a>,
-    /// `offsets[i]` is the offset of type id `i + 1` within the type section.
-    offsets: Vec<u32>,
+    /// `offsets[i]` is the offset of type id `start_id + i` within the type section.
+    pub(crate) offsets: Vec<u32>,
+    /// The base of split BTF.
+    base: Option<&'a Btf<'a>>,
+    /// Id of this blob's first type: 1 for base BTF, the base's `len()` for split BTF.
+    start_id: TypeId,
+    /// Name lookups so far (until the index exists).
+    lookups: AtomicU32,
+    /// The lazily built name index of this blob's own types.
+    index: OnceLock<NameIndex>,
 }
 
 impl std::fmt::Debug for Btf<'_> {
@@ -53,6 +77,9 @@ impl std::fmt::Debug for Btf<'_> {
             .field("endian", &self.endian)
             .field("header", &self.header)
             .field("types", &self.len())
+            .field("start_id", &self.start_id)
+            .field("split", &self.base.is_some())
+            .field("indexed", &self.index.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +110,17 @@ fn section(
 impl<'a> Btf<'a> {
     /// Parse and validate a `.BTF` blob (magic 0xeB9F, either byte order).
     pub fn parse(data: &'a [u8]) -> Result<Btf<'a>> {
+        Self::parse_inner(data, None)
+    }
+
+    /// Parse split BTF (a kernel module's) on top of `base` (vmlinux): type ids continue
+    /// after the base's last id and string offsets after the base's string space. The
+    /// result borrows `base`; lookups of base ids and strings delegate to it.
+    pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>> {
+        Self::parse_inner(data, Some(base))
+    }
+
+    fn parse_inner(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
         if data.len() < BTF_HEADER_LEN {
             return Err(Error::TruncatedHeader {
                 need: BTF_HEADER_LEN,
@@ -94,6 +132,14 @@ impl<'a> Btf<'a> {
         let version = data[2];
         if version != 1 {
             return Err(Error::BadVersion { version });
+        }
+        if let Some(b) = base
+            && b.endian != endian
+        {
+            return Err(bad_header(format!(
+                "split BTF is {endian:?}-endian but its base is {:?}-endian",
+                b.endian
+            )));
         }
         let field = |off: usize| endian.read_u32(data, off).unwrap_or(0);
         let header = Header {
@@ -143,13 +189,15 @@ impl<'a> Btf<'a> {
             )));
         }
         let strs = &data[ss..se];
+        // Base BTF's strings start with the empty name's NUL; split BTF's continue the
+        // base's and may even be empty (all names in the base).
         match (strs.first(), strs.last()) {
-            (None, _) | (_, None) => {
+            (None, _) | (_, None) if base.is_none() => {
                 return Err(bad_header(format!(
                     "string section at {ss:#x} is empty (needs at least the NUL of the empty name)"
                 )));
             }
-            (Some(&first), _) if first != 0 => {
+            (Some(&first), _) if first != 0 && base.is_none() => {
                 return Err(bad_header(format!(
                     "string section at {ss:#x} does not start with NUL (byte {first:#04x})"
                 )));
@@ -162,84 +210,46 @@ impl<'a> Btf<'a> {
             }
             _ => {}
         }
+        let strs = match base {
+            None => Strings::new(strs),
+            Some(b) => {
+                let start = u32::try_from(b.strs.total_len())
+                    .ok()
+                    .filter(|s| s.checked_add(header.str_len).is_some())
+                    .ok_or_else(|| {
+                        bad_header(format!(
+                            "string space of base ({:#x}) plus split ({:#x}) exceeds 4 GiB",
+                            b.strs.total_len(),
+                            header.str_len
+                        ))
+                    })?;
+                Strings {
+                    data: strs,
+                    base: Some(&b.strs),
+                    start,
+                }
+            }
+        };
+        let start_id = match base {
+            None => 1,
+            // A base's len() is at most MAX_TYPES + 1.
+            Some(b) => b.len() as TypeId,
+        };
         let types = &data[ts..te];
-        let offsets = Self::index_types(types, ts, endian)?;
+        let offsets = index_types(types, ts, endian, start_id, strs.total_len())?;
         Ok(Btf {
             data,
             endian,
             header,
             types_start: ts,
             types,
-            strs: Strings { data: strs },
+            strs,
             offsets,
+            base,
+            start_id,
+            lookups: AtomicU32::new(0),
+            index: OnceLock::new(),
         })
-    }
-
-    /// Walk the type section once, checking each type's kind and that its records fit.
-    fn index_types(types: &[u8], types_start: usize, endian: Endian) -> Result<Vec<u32>> {
-        // Every type takes at least 12 bytes, so this is an upper bound: no reallocation.
-        let mut offsets = Vec::with_capacity(types.len() / 12);
-        let end = types_start + types.len();
-        let mut off = 0usize;
-        let mut id: TypeId = 1;
-        while off < types.len() {
-            let abs = types_start + off;
-            let info = match endian.read_u32(types, off + 4) {
-                Some(info) if types.len() - off >= 12 => info,
-                _ => {
-                    return Err(Error::TypeTruncated {
-                        id,
-                        offset: abs,
-                        what: "header (12 bytes)".into(),
-                        end,
-                    });
-                }
-            };
-            let raw_kind = ((info >> 24) & 0x1f) as u8;
-            let kind = match Kind::from_raw(raw_kind) {
-                Some(Kind::Void) | None => {
-                    return Err(Error::UnknownKind {
-                        id,
-                        offset: abs,
-                        kind: raw_kind,
-                    });
-                }
-                Some(k) => k,
-            };
-            let vlen = (info & 0xffff) as u16;
-            let trailing = kind.trailing_len(vlen);
-            if types.len() - off - 12 < trailing {
-                let what = match kind {
-                    Kind::Struct
-                    | Kind::Union
-                    | Kind::Enum
-                    | Kind::Enum64
-                    | Kind::FuncProto
-                    | Kind::Datasec => {
-                        format!("vlen {vlen} ({trailing} bytes of {})", kind.vlen_what())
-                    }
-                    _ => format!("{kind:?} data ({trailing} bytes)"),
-                };
-                return Err(Error::TypeTruncated {
-                    id,
-                    offset: abs,
-                    what,
-                    end,
-                });
-            }
-            if id > MAX_TYPES {
-                return Err(Error::TooManyTypes {
-                    id,
-                    offset: abs,
-                    max: MAX_TYPES,
-                });
-            }
-            // off < types.len() <= u32::MAX (type_len is a u32).
-            offsets.push(off as u32);
-            off += 12 + trailing;
-            id += 1;
-        }
-        Ok(offsets)
     }
 
     /// Byte order of the blob.
@@ -247,7 +257,7 @@ impl<'a> Btf<'a> {
         self.endian
     }
 
-    /// The whole blob.
+    /// The whole blob (this blob's own bytes for split BTF).
     pub fn bytes(&self) -> &'a [u8] {
         self.data
     }
@@ -257,46 +267,74 @@ impl<'a> Btf<'a> {
         self.header
     }
 
-    /// The raw string section.
+    /// The raw string section (this blob's own; split BTF's offsets into it start at
+    /// [`Btf::start_str_off`]).
     pub fn string_section(&self) -> &'a [u8] {
         self.strs.data
     }
 
-    /// The string section as a lookup helper (for `.BTF.ext`).
+    /// The string space as a lookup helper (for `.BTF.ext`), including a split's base.
     pub(crate) fn strings(&self) -> Strings<'a> {
         self.strs
     }
 
-    /// The raw type section.
+    /// The raw type section (this blob's own types).
     pub fn type_section(&self) -> &'a [u8] {
         self.types
     }
 
-    /// Number of types including void (id 0); valid ids are `0..len()`.
-    pub fn len(&self) -> usize {
-        self.offsets.len() + 1
+    /// The base this split BTF sits on; `None` for base BTF.
+    pub fn base(&self) -> Option<&'a Btf<'a>> {
+        self.base
     }
 
-    /// True if the blob holds no types besides void.
+    /// Id of this blob's first own type: 1 for base BTF, the base's `len()` for split BTF.
+    pub fn start_id(&self) -> TypeId {
+        self.start_id
+    }
+
+    /// The string offset where this blob's own string section begins (0 for base BTF).
+    pub fn start_str_off(&self) -> u32 {
+        self.strs.start
+    }
+
+    /// Number of type ids including void (id 0) and, for split BTF, the base's types;
+    /// valid ids are `0..len()`.
+    pub fn len(&self) -> usize {
+        self.start_id as usize + self.offsets.len()
+    }
+
+    /// True if the blob holds no types of its own (besides void).
     pub fn is_empty(&self) -> bool {
         self.offsets.is_empty()
     }
 
-    /// Byte offset of type `id` in the blob (`None` for void and out-of-range ids).
-    pub fn type_offset(&self, id: TypeId) -> Option<usize> {
-        let idx = (id as usize).checked_sub(1)?;
-        self.offsets
-            .get(idx)
-            .map(|&o| self.types_start + o as usize)
+    /// The index of own type `id` in `offsets`; `None` for ids of the base (or void).
+    #[inline]
+    fn own_index(&self, id: TypeId) -> Option<usize> {
+        id.checked_sub(self.start_id).map(|i| i as usize)
     }
 
-    /// The raw record of type `id` (12-byte header + trailing data), relative to the type section.
-    fn record(&self, id: TypeId) -> Result<(usize, &'a [u8])> {
+    /// Byte offset of type `id` in the blob that holds it (the base's blob for ids of a
+    /// split's base); `None` for void and out-of-range ids.
+    pub fn type_offset(&self, id: TypeId) -> Option<usize> {
+        match self.own_index(id) {
+            Some(idx) => self
+                .offsets
+                .get(idx)
+                .map(|&o| self.types_start + o as usize),
+            None => self.base.and_then(|b| b.type_offset(id)),
+        }
+    }
+
+    /// The raw record of own type index `idx` (12-byte header + trailing data), with its
+    /// offset relative to the type section.
+    #[inline]
+    fn record(&self, id: TypeId, idx: usize) -> Result<(usize, &'a [u8])> {
         let out_of_range = || Error::TypeIdOutOfRange {
             id,
             count: self.len(),
         };
-        let idx = (id as usize).checked_sub(1).ok_or_else(out_of_range)?;
         let start = *self.offsets.get(idx).ok_or_else(out_of_range)? as usize;
         let end = self
             .offsets
@@ -308,19 +346,25 @@ impl<'a> Btf<'a> {
 
     /// The type with id `id`; id 0 is [`Type::Void`].
     pub fn type_by_id(&self, id: TypeId) -> Result<Type<'a>> {
-        if id == 0 {
-            return Ok(Type::Void);
-        }
-        let (start, rec) = self.record(id)?;
+        let Some(idx) = self.own_index(id) else {
+            return match self.base {
+                Some(b) => b.type_by_id(id),
+                None => Ok(Type::Void),
+            };
+        };
+        let (start, rec) = self.record(id, idx)?;
         decode(id, self.types_start + start, rec, self.endian, self.strs)
     }
 
     /// The kind of type `id`, read without decoding the rest.
     pub fn kind(&self, id: TypeId) -> Result<Kind> {
-        if id == 0 {
-            return Ok(Kind::Void);
-        }
-        let (start, rec) = self.record(id)?;
+        let Some(idx) = self.own_index(id) else {
+            return match self.base {
+                Some(b) => b.kind(id),
+                None => Ok(Kind::Void),
+            };
+        };
+        let (start, rec) = self.record(id, idx)?;
         let info = self.endian.read_u32(rec, 4).unwrap_or(0);
         let raw = ((info >> 24) & 0x1f) as u8;
         Kind::from_raw(raw)
@@ -332,8 +376,9 @@ impl<'a> Btf<'a> {
             })
     }
 
-    /// Every type in the blob as (id, type), ids `1..len()` (void, id 0, is implicit and not
-    /// yielded). A corrupt type yields its error and ends the iteration.
+    /// Every type as (id, type), ids `1..len()` — for split BTF the base's types first,
+    /// then this blob's (void, id 0, is implicit and not yielded). A corrupt type yields its
+    /// error and ends the iteration.
     pub fn types(&self) -> Types<'_, 'a> {
         Types {
             btf: self,
@@ -342,7 +387,18 @@ impl<'a> Btf<'a> {
         }
     }
 
-    /// The string at `off` in the string section.
+    /// This blob's own types as (id, type), ids `start_id()..len()` (all types for base
+    /// BTF; only the module's for split BTF).
+    pub fn own_types(&self) -> Types<'_, 'a> {
+        Types {
+            btf: self,
+            next: self.start_id,
+            done: false,
+        }
+    }
+
+    /// The string at `off` in the string space (the base's for offsets below
+    /// [`Btf::start_str_off`]).
     pub fn str_at(&self, off: u32) -> Result<&'a str> {
         self.strs.get(off)
     }
@@ -427,35 +483,136 @@ impl<'a> Btf<'a> {
         }
     }
 
-    /// The first type of kind `kind` named `name` (a linear scan).
+    /// The name index of this blob's own types, built now if it was not yet (lookups
+    /// build it by themselves after [`INDEX_AFTER_LOOKUPS`] scans). Also builds the
+    /// base's.
+    pub fn index(&self) -> &NameIndex {
+        if let Some(b) = self.base {
+            b.index();
+        }
+        self.index.get_or_init(|| self.build_index())
+    }
+
+    /// The name index if it has been built.
+    pub(crate) fn built_index(&self) -> Option<&NameIndex> {
+        self.index.get()
+    }
+
+    fn build_index(&self) -> NameIndex {
+        NameIndex::build(
+            self.types,
+            &self.offsets,
+            self.start_id,
+            self.endian,
+            self.strs,
+        )
+    }
+
+    /// The name index if lookups should use it: built already, or built now because this
+    /// blob has seen enough lookups.
+    pub(crate) fn index_for_lookup(&self) -> Option<&NameIndex> {
+        if let Some(ix) = self.index.get() {
+            return Some(ix);
+        }
+        if self.lookups.fetch_add(1, Ordering::Relaxed) >= INDEX_AFTER_LOOKUPS {
+            return Some(self.index.get_or_init(|| self.build_index()));
+        }
+        None
+    }
+
+    /// The raw name bytes (no NUL) of own type index `idx`; names were range-checked at
+    /// parse time.
+    #[inline]
+    pub(crate) fn own_name_bytes(&self, idx: usize) -> &'a [u8] {
+        let Some(&off) = self.offsets.get(idx) else {
+            return b"";
+        };
+        let name_off = self.endian.read_u32(self.types, off as usize).unwrap_or(0);
+        self.strs.bytes(name_off).unwrap_or(b"")
+    }
+
+    /// The raw kind number of own type index `idx`.
+    #[inline]
+    pub(crate) fn own_raw_kind(&self, idx: usize) -> u8 {
+        let Some(&off) = self.offsets.get(idx) else {
+            return 0;
+        };
+        let info = self
+            .endian
+            .read_u32(self.types, off as usize + 4)
+            .unwrap_or(0);
+        ((info >> 24) & 0x1f) as u8
+    }
+
+    /// A linear scan of own types from index `from` for the first whose name is `name`
+    /// (and kind `kind`, if given), comparing raw name bytes. Returns the index.
+    pub(crate) fn scan_own(&self, name: &[u8], kind: Option<u8>, from: usize) -> Option<usize> {
+        let types = self.types;
+        let strs = self.strs;
+        let endian = self.endian;
+        let offsets = self.offsets.get(from..)?;
+        for (i, &off) in offsets.iter().enumerate() {
+            let off = off as usize;
+            let Some(hdr) = types.get(off..).and_then(|t| t.first_chunk::<8>()) else {
+                continue;
+            };
+            let [n0, n1, n2, n3, i0, i1, i2, i3] = *hdr;
+            if let Some(k) = kind {
+                let info = endian.u32([i0, i1, i2, i3]);
+                if ((info >> 24) & 0x1f) as u8 != k {
+                    continue;
+                }
+            }
+            let name_off = endian.u32([n0, n1, n2, n3]);
+            if let Some(tail) = strs.tail(name_off)
+                && tail.len() > name.len()
+                && tail[name.len()] == 0
+                && tail.starts_with(name)
+            {
+                return Some(from + i);
+            }
+        }
+        None
+    }
+
+    /// The first type (lowest id, the base's first for split BTF) of kind `kind` named
+    /// `name`. The first few lookups scan; later ones use the name index.
     pub fn find_by_name(&self, name: &str, kind: Kind) -> Result<Option<TypeId>> {
         if kind == Kind::Void {
             return Ok(name.is_empty().then_some(0));
         }
-        let want = kind.to_raw();
-        let strs = self.strs.data;
-        for (idx, &off) in self.offsets.iter().enumerate() {
-            let off = off as usize;
-            let id = idx as TypeId + 1;
-            let info = self.endian.read_u32(self.types, off + 4).unwrap_or(0);
-            if ((info >> 24) & 0x1f) as u8 != want {
-                continue;
-            }
-            let name_off = self.endian.read_u32(self.types, off).unwrap_or(0);
-            let tail = strs.get(name_off as usize..).filter(|t| !t.is_empty());
-            let Some(tail) = tail else {
-                return Err(Error::StringOffset {
-                    off: name_off,
-                    len: strs.len(),
-                }
-                .in_type(id, self.types_start + off, "name"));
-            };
-            if tail.len() > name.len() && tail.starts_with(name.as_bytes()) && tail[name.len()] == 0
-            {
-                return Ok(Some(id));
-            }
+        if let Some(b) = self.base
+            && let Some(id) = b.find_by_name(name, kind)?
+        {
+            return Ok(Some(id));
         }
-        Ok(None)
+        let want = kind.to_raw();
+        if !name.is_empty()
+            && let Some(ix) = self.index_for_lookup()
+        {
+            return Ok(ix
+                .candidates(name_index::hash(name.as_bytes()))
+                .find(|&id| {
+                    let idx = (id - self.start_id) as usize;
+                    self.own_raw_kind(idx) == want && self.own_name_bytes(idx) == name.as_bytes()
+                }));
+        }
+        Ok(self
+            .scan_own(name.as_bytes(), Some(want), 0)
+            .map(|idx| self.start_id + idx as TypeId))
+    }
+
+    /// Every type named exactly `name`, of any kind, in ascending id order (across a
+    /// split's base and its own types).
+    pub fn find_all_by_name<'b>(&'b self, name: &'b str) -> NameMatches<'b, 'a> {
+        NameMatches::new(self, name, false)
+    }
+
+    /// Every type whose essential name (the name without a `___flavor` suffix, see
+    /// [`essential_name`](crate::essential_name)) equals the essential name of `name`, of
+    /// any kind, in ascending id order: the candidates of a CO-RE relocation.
+    pub fn find_by_essential_name<'b>(&'b self, name: &'b str) -> NameMatches<'b, 'a> {
+        NameMatches::new(self, name, true)
     }
 
     /// The DATASEC named `name` (".data", ".bss", ...).
@@ -472,6 +629,186 @@ impl<'a> Btf<'a> {
             }),
         }
     }
+}
+
+/// Bytes following the 12-byte header, per raw kind: `FIXED[k] + PER_VLEN[k] * vlen`.
+const TRAILING_FIXED: [u8; 32] = {
+    let mut t = [0u8; 32];
+    t[1] = 4; // INT
+    t[3] = 12; // ARRAY
+    t[14] = 4; // VAR
+    t[17] = 4; // DECL_TAG
+    t
+};
+const TRAILING_PER_VLEN: [u8; 32] = {
+    let mut t = [0u8; 32];
+    t[4] = 12; // STRUCT
+    t[5] = 12; // UNION
+    t[6] = 8; // ENUM
+    t[13] = 8; // FUNC_PROTO
+    t[15] = 12; // DATASEC
+    t[19] = 12; // ENUM64
+    t
+};
+/// Raw kinds 1..=19 are valid for a type (0 is only void, which is never stored).
+const VALID_KINDS: u32 = 0x000f_fffe;
+
+/// Walk the type section once, checking each type's kind, that its records fit and that its
+/// name offset lies in the string space (`str_len` bytes). The hot loop of `parse`: one
+/// bounds check per type, table lookups for the kind.
+fn index_types(
+    types: &[u8],
+    types_start: usize,
+    endian: Endian,
+    start_id: TypeId,
+    str_len: usize,
+) -> Result<Vec<u32>> {
+    match endian {
+        Endian::Little => index_types_as::<false>(types, types_start, start_id, str_len),
+        Endian::Big => index_types_as::<true>(types, types_start, start_id, str_len),
+    }
+}
+
+#[inline(always)]
+fn u32_as<const BIG: bool>(b: [u8; 4]) -> u32 {
+    if BIG {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
+fn index_types_as<const BIG: bool>(
+    types: &[u8],
+    types_start: usize,
+    start_id: TypeId,
+    str_len: usize,
+) -> Result<Vec<u32>> {
+    // Every type takes at least 12 bytes, so this is an upper bound: no reallocation.
+    // (Pages of the unused tail are never touched, so they cost no memory.)
+    let mut offsets: Vec<u32> = Vec::with_capacity(types.len() / 12);
+    let len = types.len();
+    let mut off = 0usize;
+    while off < len {
+        let Some(hdr) = types[off..].first_chunk::<12>() else {
+            return Err(truncated_header(
+                types,
+                types_start,
+                start_id,
+                &offsets,
+                off,
+            ));
+        };
+        let [n0, n1, n2, n3, i0, i1, i2, i3, ..] = *hdr;
+        let info = u32_as::<BIG>([i0, i1, i2, i3]);
+        let kind = (info >> 24) & 0x1f;
+        let vlen = info & 0xffff;
+        let name_off = u32_as::<BIG>([n0, n1, n2, n3]);
+        let trailing = usize::from(TRAILING_FIXED[kind as usize])
+            + usize::from(TRAILING_PER_VLEN[kind as usize]) * vlen as usize;
+        if VALID_KINDS & (1 << kind) == 0
+            || len - off - 12 < trailing
+            || name_off as usize >= str_len
+        {
+            return Err(type_error(
+                types,
+                types_start,
+                if BIG { Endian::Big } else { Endian::Little },
+                start_id,
+                &offsets,
+                off,
+                str_len,
+            ));
+        }
+        // off < types.len() <= u32::MAX (type_len is a u32).
+        offsets.push(off as u32);
+        off += 12 + trailing;
+    }
+    let count = offsets.len() as u64;
+    let last = u64::from(start_id) + count;
+    if count > 0 && last - 1 > u64::from(MAX_TYPES) {
+        let first_bad = (u64::from(MAX_TYPES) + 1 - u64::from(start_id)) as usize;
+        let at = offsets.get(first_bad).copied().unwrap_or(0) as usize;
+        return Err(Error::TooManyTypes {
+            id: MAX_TYPES + 1,
+            offset: types_start + at,
+            max: MAX_TYPES,
+        });
+    }
+    Ok(offsets)
+}
+
+/// The error for a type section that ends inside a 12-byte type header.
+#[cold]
+fn truncated_header(
+    types: &[u8],
+    types_start: usize,
+    start_id: TypeId,
+    offsets: &[u32],
+    off: usize,
+) -> Error {
+    Error::TypeTruncated {
+        id: start_id.saturating_add(offsets.len() as TypeId),
+        offset: types_start + off,
+        what: "header (12 bytes)".into(),
+        end: types_start + types.len(),
+    }
+}
+
+/// The precise error for the type at `off` that the fast loop rejected: its kind is
+/// unknown, its trailing records run past the section, or its name offset is out of range.
+#[cold]
+fn type_error(
+    types: &[u8],
+    types_start: usize,
+    endian: Endian,
+    start_id: TypeId,
+    offsets: &[u32],
+    off: usize,
+    str_len: usize,
+) -> Error {
+    let id = start_id.saturating_add(offsets.len() as TypeId);
+    let abs = types_start + off;
+    let end = types_start + types.len();
+    let name_off = endian.read_u32(types, off).unwrap_or(0);
+    let info = endian.read_u32(types, off + 4).unwrap_or(0);
+    let raw_kind = ((info >> 24) & 0x1f) as u8;
+    let kind = match Kind::from_raw(raw_kind) {
+        Some(Kind::Void) | None => {
+            return Error::UnknownKind {
+                id,
+                offset: abs,
+                kind: raw_kind,
+            };
+        }
+        Some(k) => k,
+    };
+    let vlen = (info & 0xffff) as u16;
+    let trailing = kind.trailing_len(vlen);
+    if types.len() - off - 12 < trailing {
+        let what = match kind {
+            Kind::Struct
+            | Kind::Union
+            | Kind::Enum
+            | Kind::Enum64
+            | Kind::FuncProto
+            | Kind::Datasec => {
+                format!("vlen {vlen} ({trailing} bytes of {})", kind.vlen_what())
+            }
+            _ => format!("{kind:?} data ({trailing} bytes)"),
+        };
+        return Error::TypeTruncated {
+            id,
+            offset: abs,
+            what,
+            end,
+        };
+    }
+    Error::StringOffset {
+        off: name_off,
+        len: str_len,
+    }
+    .in_type(id, abs, "name")
 }
 
 /// Iterator over all types of a [`Btf`], see [`Btf::types`].
@@ -505,5 +842,7 @@ impl<'a> Iterator for Types<'_, 'a> {
     }
 }
 
+#[cfg(test)]
+mod split_tests;
 #[cfg(test)]
 mod tests;

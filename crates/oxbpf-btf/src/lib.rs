@@ -34,11 +34,15 @@ mod error;
 mod ext;
 mod fixup;
 pub mod format;
+mod name_index;
 mod sanitize;
 mod types;
 mod write;
 
-pub use btf::{BTF_HEADER_LEN, BTF_MAGIC, Btf, Header, MAX_RESOLVE_DEPTH, MAX_TYPES, Types};
+pub use btf::{
+    BTF_HEADER_LEN, BTF_MAGIC, Btf, Header, INDEX_AFTER_LOOKUPS, MAX_RESOLVE_DEPTH, MAX_TYPES,
+    Types,
+};
 pub use endian::Endian;
 pub use error::{Error, Result};
 pub use ext::{
@@ -47,6 +51,7 @@ pub use ext::{
 };
 pub use fixup::fixup_for_load;
 pub use format::{FormatError, MAX_FORMAT_DEPTH, to_json, write_json};
+pub use name_index::{NameIndex, NameMatches, essential_name};
 pub use sanitize::{BtfFeatures, ENUM64_PLACEHOLDER, sanitize};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,

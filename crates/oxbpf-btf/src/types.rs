@@ -146,39 +146,72 @@ impl Kind {
     }
 }
 
-/// The string section: offsets to NUL-terminated UTF-8 strings.
+/// The string section: offsets to NUL-terminated UTF-8 strings. For split BTF the
+/// offsets continue the base's: an offset below `start` resolves in `base`.
 #[derive(Clone, Copy)]
 pub(crate) struct Strings<'a> {
+    /// This blob's own string section.
     pub(crate) data: &'a [u8],
+    /// The base BTF's strings (split BTF only).
+    pub(crate) base: Option<&'a Strings<'a>>,
+    /// Offset of `data[0]` in the combined string space (the base's total length; 0 for
+    /// base BTF).
+    pub(crate) start: u32,
 }
 
 impl std::fmt::Debug for Strings<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Strings({} bytes)", self.data.len())
+        write!(
+            f,
+            "Strings({} bytes from {:#x})",
+            self.data.len(),
+            self.start
+        )
     }
 }
 
 impl<'a> Strings<'a> {
+    /// The strings of base BTF (offsets start at 0).
+    pub(crate) fn new(data: &'a [u8]) -> Strings<'a> {
+        Strings {
+            data,
+            base: None,
+            start: 0,
+        }
+    }
+
+    /// Length of the combined string space (base strings plus this section).
+    pub(crate) fn total_len(self) -> usize {
+        self.start as usize + self.data.len()
+    }
+
+    /// The bytes from `off` to the end of the section holding it (so they include the
+    /// string's NUL); `None` if `off` is past the end.
+    #[inline]
+    pub(crate) fn tail(self, off: u32) -> Option<&'a [u8]> {
+        match (off.checked_sub(self.start), self.base) {
+            (None, Some(base)) => base.tail(off),
+            (None, None) => None,
+            (Some(rel), _) => self.data.get(rel as usize..).filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// The raw bytes of the string at `off`, without its NUL.
+    #[inline]
+    pub(crate) fn bytes(self, off: u32) -> Option<&'a [u8]> {
+        let tail = self.tail(off)?;
+        let n = tail.iter().position(|&b| b == 0)?;
+        tail.get(..n)
+    }
+
     /// The string starting at `off`.
     pub(crate) fn get(self, off: u32) -> Result<&'a str> {
-        let start = off as usize;
-        let tail = self
-            .data
-            .get(start..)
-            .filter(|t| !t.is_empty())
-            .ok_or(Error::StringOffset {
-                off,
-                len: self.data.len(),
-            })?;
         // The section is checked to end in NUL at parse time; stay safe regardless.
-        let n = tail
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or(Error::StringOffset {
-                off,
-                len: self.data.len(),
-            })?;
-        std::str::from_utf8(&tail[..n]).map_err(|_| Error::StringNotUtf8 { off })
+        let s = self.bytes(off).ok_or(Error::StringOffset {
+            off,
+            len: self.total_len(),
+        })?;
+        std::str::from_utf8(s).map_err(|_| Error::StringNotUtf8 { off })
     }
 }
 
