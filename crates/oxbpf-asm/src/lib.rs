@@ -48,6 +48,7 @@ pub mod builder;
 mod encode;
 pub mod helpers;
 pub mod instruction;
+pub mod listing;
 pub mod opcode;
 pub mod text;
 

@@ -692,23 +692,43 @@ pub fn disassemble<'a>(
         if at >= insns.len() {
             return None;
         }
-        let (ins, n) = if opts.lossless {
-            match decode(insns, at) {
-                Ok((ins, n)) => (Some(ins), n),
-                Err(_) => (None, 1),
-            }
-        } else {
-            llvm19_decode(insns, at, opts.alu32)
-        };
-        let text = match ins {
-            Some(ins) => ins.display(opts).to_string(),
-            None if opts.unknown_as_data => data_line(insns[at]),
-            None => "<unknown>".to_string(),
-        };
+        let (ins, n) = decode_for_text(insns, at, &opts);
         let slot = at;
         at += n;
-        Some((slot, text))
+        Some((slot, text_of(insns, slot, ins.as_ref(), &opts)))
     })
+}
+
+/// The instruction the text at slot `at` shows (`None`: undecodable) and its slots,
+/// following the options' decoder (strict when lossless, else LLVM 19's). `at` must be
+/// in range.
+pub(crate) fn decode_for_text(
+    insns: &[Insn],
+    at: usize,
+    opts: &DisasmOptions,
+) -> (Option<Instruction>, usize) {
+    if opts.lossless {
+        match decode(insns, at) {
+            Ok((ins, n)) => (Some(ins), n),
+            Err(_) => (None, 1),
+        }
+    } else {
+        llvm19_decode(insns, at, opts.alu32)
+    }
+}
+
+/// The text of what [`decode_for_text`] returned for slot `at`.
+pub(crate) fn text_of(
+    insns: &[Insn],
+    at: usize,
+    ins: Option<&Instruction>,
+    opts: &DisasmOptions,
+) -> String {
+    match ins {
+        Some(ins) => ins.display(*opts).to_string(),
+        None if opts.unknown_as_data => data_line(insns[at]),
+        None => "<unknown>".to_string(),
+    }
 }
 
 #[cfg(test)]
