@@ -16,7 +16,9 @@
 //!   adds `.8byte` data for unknown encodings, helper names and the lossless form);
 //! - [`asm::assemble`]: that text (and llvm-objdump listings) back to slots, with
 //!   labels, helper names and relocations for maps/globals and undefined functions;
-//! - [`helpers`]: the kernel's helper ids and names.
+//! - [`helpers`]: the kernel's helper ids and names;
+//! - [`listing`]: whole llvm-objdump-style listings (headers, raw bytes, relocations);
+//! - [`builder`]: programs written in Rust, jumps resolved at build time.
 //!
 //! Which text round-trips: [`DisasmOptions::lossless`] always does (assembling it gives
 //! the disassembled bytes back). llvm-objdump 19's text does for what clang emits,
