@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod btf;
+pub mod c_dump;
 mod endian;
 mod error;
 mod ext;
@@ -43,6 +44,7 @@ pub use btf::{
     BTF_HEADER_LEN, BTF_MAGIC, Btf, Header, INDEX_AFTER_LOOKUPS, MAX_RESOLVE_DEPTH, MAX_TYPES,
     Types,
 };
+pub use c_dump::{CDumpError, CDumpOptions, MAX_DUMP_DEPTH, dump_c, dump_c_type};
 pub use endian::Endian;
 pub use error::{Error, Result};
 pub use ext::{

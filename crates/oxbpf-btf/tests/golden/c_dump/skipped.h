@@ -1,0 +1,4 @@
+struct kept {
+	int x;
+};
+

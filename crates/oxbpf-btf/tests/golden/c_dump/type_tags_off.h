@@ -1,0 +1,5 @@
+struct task {
+	struct task *parent;
+	void *mem;
+};
+
