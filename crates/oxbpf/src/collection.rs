@@ -1,6 +1,6 @@
 //! `Collection::load`: an [`ObjectSpec`] to maps and loaded programs.
 
-use oxbpf_btf::Btf;
+use oxbpf_btf::{Btf, BtfFeatures};
 use oxbpf_maps::Map;
 use oxbpf_obj::{DataSection, MapKind, MapSpec, MapType, ObjectSpec};
 use oxbpf_reloc::LinkedProgram;
@@ -46,11 +46,29 @@ pub struct Collection {
 
 impl Collection {
     /// Creates the maps of `spec`, relocates and loads its programs.
+    ///
+    /// The object's BTF is rewritten for the running kernel first when it lacks BTF kinds
+    /// the object uses ([`crate::features::btf_features`]); the unchanged BTF stays
+    /// available through [`Collection::btf`].
     pub fn load(spec: &ObjectSpec, opts: &LoadOptions) -> Result<Collection> {
+        Self::load_with_btf_features(spec, opts, crate::features::btf_features())
+    }
+
+    /// [`Collection::load`] as on a kernel with only the BTF `features` (instead of the
+    /// probed ones): the BTF given to the kernel is sanitized for them. To check that an
+    /// object still loads where newer BTF kinds are missing.
+    pub fn load_with_btf_features(
+        spec: &ObjectSpec,
+        opts: &LoadOptions,
+        features: &BtfFeatures,
+    ) -> Result<Collection> {
         let mut warnings = Vec::new();
         let btf = spec.btf_for_load()?;
         let btf_fd = match &btf {
-            Some(bytes) => match load_btf(bytes) {
+            Some(bytes) => match crate::features::sanitize_for(bytes, features)
+                .map_err(|e| format!("rewriting it for the kernel's BTF features: {e}"))
+                .and_then(|b| load_btf(&b))
+            {
                 Ok(fd) => Some(fd),
                 Err(e) => {
                     warnings.push(format!("object BTF not loaded, continuing without it: {e}"));
@@ -193,7 +211,8 @@ impl Collection {
         self.programs.iter()
     }
 
-    /// The object's BTF (as loaded, after fix-up), to decode keys, values and records.
+    /// The object's BTF after fix-up (before any rewriting for the kernel), to decode keys,
+    /// values and records.
     pub fn btf(&self) -> Option<Btf<'_>> {
         self.btf.as_deref().and_then(|b| Btf::parse(b).ok())
     }

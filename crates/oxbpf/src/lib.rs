@@ -23,6 +23,7 @@
 
 mod collection;
 mod error;
+pub mod features;
 mod program;
 pub mod verifier;
 

@@ -1,0 +1,100 @@
+//! BTF feature probes and the sanitizer against the host kernel: every fixture's BTF,
+//! rewritten for kernels lacking each BTF feature (one at a time and all at once), is
+//! still accepted by BPF_BTF_LOAD, and the fixtures' programs load with it.
+
+mod common;
+
+use oxbpf::btf::BtfFeatures;
+use oxbpf::features::{self, Support};
+use oxbpf::{Collection, LoadOptions, ObjectSpec};
+
+/// Fixtures whose programs load on the host (rejected.bpf.o fails the verifier on purpose).
+const FIXTURES: &[&str] = &[
+    "counter.bpf.o",
+    "execsnoop.bpf.o",
+    "globals.bpf.o",
+    "ringfill.bpf.o",
+];
+
+/// Each feature switched off alone, then all of them.
+fn feature_sets() -> Vec<(String, BtfFeatures)> {
+    let mut out: Vec<(String, BtfFeatures)> = BtfFeatures::all()
+        .iter()
+        .map(|(name, _)| {
+            let mut f = BtfFeatures::all();
+            f.set(name, false);
+            (format!("without {name}"), f)
+        })
+        .collect();
+    out.push(("without any".to_string(), BtfFeatures::none()));
+    out
+}
+
+#[test]
+fn host_kernel_has_every_btf_feature() {
+    if !common::have_bpf() {
+        return;
+    }
+    for p in features::btf_probes() {
+        assert_eq!(p.support, Support::Yes, "{} ({})", p.feature, p.what);
+    }
+    assert!(features::btf_features().is_all());
+    // Probed once: the same answer, from the same place.
+    assert!(std::ptr::eq(
+        features::btf_features(),
+        features::btf_features()
+    ));
+}
+
+#[test]
+fn sanitized_fixture_btf_is_accepted_by_the_kernel() {
+    if !common::have_bpf() {
+        return;
+    }
+    for name in FIXTURES.iter().chain(["rejected.bpf.o"].iter()) {
+        let spec = ObjectSpec::from_file(common::fixture(name)).unwrap();
+        let btf = spec.btf_for_load().unwrap().expect("fixture has BTF");
+        for (what, f) in feature_sets() {
+            let out = features::sanitize_for(&btf, &f).unwrap();
+            assert_ne!(&out[..], &btf[..], "{name} {what}: nothing rewritten?");
+            let mut log = vec![0u8; 1 << 16];
+            if let Err(e) = oxbpf::sys::bpf::btf_load(&out, &mut log) {
+                let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                panic!(
+                    "{name} {what}: BPF_BTF_LOAD: {e}\n{}",
+                    String::from_utf8_lossy(&log[..end])
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fixture_programs_load_with_sanitized_btf() {
+    if !common::have_bpf() {
+        return;
+    }
+    for name in FIXTURES {
+        let spec = ObjectSpec::from_file(common::fixture(name)).unwrap();
+        for (what, f) in feature_sets() {
+            let coll = Collection::load_with_btf_features(&spec, &LoadOptions::default(), &f)
+                .unwrap_or_else(|e| panic!("{name} {what}: {e}"));
+            assert!(
+                coll.programs().count() > 0,
+                "{name} {what}: no program loaded"
+            );
+            assert!(
+                coll.warnings().is_empty(),
+                "{name} {what}: {:?}",
+                coll.warnings()
+            );
+            // User space keeps the unsanitized BTF (DATASECs stay DATASECs).
+            let btf = coll.btf().unwrap();
+            assert!(
+                btf.types()
+                    .any(|t| t.unwrap().1.kind() == oxbpf::btf::Kind::Datasec),
+                "{name}"
+            );
+        }
+    }
+}
