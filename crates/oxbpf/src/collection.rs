@@ -106,7 +106,10 @@ impl Collection {
                 maps.get(idx).map(|m: &Map| m.map_fd().raw())
             })
             .map_err(reloc)?;
-            let with_btf = btf_fd.as_ref().filter(|_| !linked.func_info.is_empty());
+            // Kernels without BTF_KIND_FUNC take no func_info/line_info (as in libbpf).
+            let with_btf = btf_fd
+                .as_ref()
+                .filter(|_| features.func && !linked.func_info.is_empty());
             let func_info: Vec<u8> = if with_btf.is_some() {
                 linked
                     .func_info

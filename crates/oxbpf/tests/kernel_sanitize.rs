@@ -16,6 +16,9 @@ const FIXTURES: &[&str] = &[
     "ringfill.bpf.o",
 ];
 
+/// Fixtures with callbacks (bpf_loop), which the verifier accepts only with func_info.
+const NEEDS_FUNC_INFO: &[&str] = &["globals.bpf.o", "ringfill.bpf.o"];
+
 /// Each feature switched off alone, then all of them.
 fn feature_sets() -> Vec<(String, BtfFeatures)> {
     let mut out: Vec<(String, BtfFeatures)> = BtfFeatures::all()
@@ -56,7 +59,9 @@ fn sanitized_fixture_btf_is_accepted_by_the_kernel() {
         let btf = spec.btf_for_load().unwrap().expect("fixture has BTF");
         for (what, f) in feature_sets() {
             let out = features::sanitize_for(&btf, &f).unwrap();
-            assert_ne!(&out[..], &btf[..], "{name} {what}: nothing rewritten?");
+            if f == BtfFeatures::none() {
+                assert_ne!(&out[..], &btf[..], "{name}: nothing rewritten");
+            }
             let mut log = vec![0u8; 1 << 16];
             if let Err(e) = oxbpf::sys::bpf::btf_load(&out, &mut log) {
                 let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
@@ -77,17 +82,31 @@ fn fixture_programs_load_with_sanitized_btf() {
     for name in FIXTURES {
         let spec = ObjectSpec::from_file(common::fixture(name)).unwrap();
         for (what, f) in feature_sets() {
-            let coll = Collection::load_with_btf_features(&spec, &LoadOptions::default(), &f)
-                .unwrap_or_else(|e| panic!("{name} {what}: {e}"));
+            let loaded = Collection::load_with_btf_features(&spec, &LoadOptions::default(), &f);
+            if !f.func && NEEDS_FUNC_INFO.contains(name) {
+                // Without BTF_KIND_FUNC no func_info is sent (as in libbpf), but a program
+                // passing a callback (bpf_loop) needs it: such a kernel (< 5.0) has no
+                // bpf_loop either, so this pairing cannot occur outside this test.
+                let e = loaded
+                    .err()
+                    .unwrap_or_else(|| panic!("{name} {what}: loaded"));
+                assert!(e.to_string().contains("missing btf func_info"), "{e}");
+                continue;
+            }
+            let coll = loaded.unwrap_or_else(|e| panic!("{name} {what}: {e}"));
             assert!(
                 coll.programs().count() > 0,
                 "{name} {what}: no program loaded"
             );
-            assert!(
-                coll.warnings().is_empty(),
-                "{name} {what}: {:?}",
-                coll.warnings()
-            );
+            // Without DATASEC the kernel refuses a data map's BTF (its value type is now a
+            // STRUCT and it has no key type); the map is then made without BTF, as libbpf
+            // does. Kernels that old (< 5.2) have no global data at all.
+            let unexpected: Vec<&String> = coll
+                .warnings()
+                .iter()
+                .filter(|w| f.datasec || !(w.starts_with("map \".") && w.contains("without BTF")))
+                .collect();
+            assert!(unexpected.is_empty(), "{name} {what}: {unexpected:?}");
             // User space keeps the unsanitized BTF (DATASECs stay DATASECs).
             let btf = coll.btf().unwrap();
             assert!(
