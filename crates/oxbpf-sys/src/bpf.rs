@@ -579,6 +579,9 @@ pub fn map_info(fd: BorrowedFd<'_>) -> Result<MapInfo> {
             std::mem::size_of::<MapInfo>(),
         )
     };
+    // Zero the padding too: the kernel rejects non-zero bytes past the fields it knows
+    // (E2BIG), and struct padding is not initialised by `default()`.
+    buf.fill(0);
     obj_get_info_by_fd(fd, buf)?;
     Ok(info)
 }
@@ -593,6 +596,9 @@ pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
             std::mem::size_of::<ProgInfo>(),
         )
     };
+    // Zero the trailing padding (bytes 228..232): the kernel checks that bytes past
+    // `attach_btf_id` are zero (E2BIG otherwise), and `default()` leaves padding uninit.
+    buf.fill(0);
     obj_get_info_by_fd(fd, buf)?;
     Ok(info)
 }
