@@ -39,3 +39,7 @@ demo:
     loop=$!
     trap 'kill "$loop" 2>/dev/null || true' EXIT
     "{{target}}/debug/oxbpf" run fixtures/execsnoop.bpf.o --duration 5
+
+# Fuzz a BTF parser for `secs` seconds: `just fuzz btf_parse 600` or `just fuzz btf_ext_parse` (needs `cargo install cargo-fuzz`; not run by CI).
+fuzz target="btf_parse" secs="600":
+    cd fuzz && ./make-seeds && mkdir -p corpus/{{target}} && RUSTC_BOOTSTRAP=1 cargo fuzz run {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{secs}} -timeout=10
