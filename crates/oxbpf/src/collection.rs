@@ -21,6 +21,9 @@ pub struct LoadOptions {
     pub log_size: usize,
     /// Also load programs whose section starts with `?` (autoload off).
     pub load_disabled: bool,
+    /// External BTF for kernels without /sys/kernel/btf/vmlinux (BTFHub style); used as
+    /// the target of CO-RE (see [`crate::kernel_btf::target`]).
+    pub kernel_btf: Option<std::path::PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -29,6 +32,7 @@ impl Default for LoadOptions {
             log_level: 0,
             log_size: 1 << 16,
             load_disabled: false,
+            kernel_btf: None,
         }
     }
 }

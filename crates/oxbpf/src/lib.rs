@@ -24,6 +24,7 @@
 mod collection;
 mod error;
 pub mod features;
+pub mod kernel_btf;
 mod program;
 pub mod verifier;
 
