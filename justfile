@@ -43,3 +43,8 @@ demo:
 # Fuzz a BTF parser for `secs` seconds: `just fuzz btf_parse 600` or `just fuzz btf_ext_parse` (needs `cargo install cargo-fuzz`; not run by CI).
 fuzz target="btf_parse" secs="600":
     cd fuzz && ./make-seeds && mkdir -p corpus/{{target}} && RUSTC_BOOTSTRAP=1 cargo fuzz run {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{secs}} -timeout=10
+
+# Our disassembly equals llvm-objdump-19's on every fixture and golden object, and text round-trips to bytes.
+asm-compat:
+    cargo test -p oxbpf-asm --test golden --test roundtrip
+    cargo test -p oxbpf-cli --test asm_cli
