@@ -646,5 +646,8 @@ fn escape_into(out: &mut String, s: &str) {
     }
 }
 
+mod text;
+pub use text::{to_text, write_text};
+
 #[cfg(test)]
 mod tests;

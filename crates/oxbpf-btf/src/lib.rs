@@ -53,6 +53,7 @@ pub use ext::{
 };
 pub use fixup::fixup_for_load;
 pub use format::{FormatError, MAX_FORMAT_DEPTH, to_json, write_json};
+pub use format::{to_text, write_text};
 pub use name_index::{NameIndex, NameMatches, essential_name};
 pub use sanitize::{BtfFeatures, ENUM64_PLACEHOLDER, sanitize};
 pub use types::{
