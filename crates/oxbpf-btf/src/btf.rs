@@ -48,10 +48,12 @@ pub const INDEX_AFTER_LOOKUPS: u32 = 4;
 
 /// A parsed BTF blob: a view over borrowed bytes, optionally split on a base [`Btf`].
 ///
-/// `parse` validates the header and builds an offset table (one `u32` per type, the only
-/// allocation); types are decoded on demand. Name lookups scan the offset table for the
-/// first [`INDEX_AFTER_LOOKUPS`] calls, then build a compact name index once (or when
-/// [`Btf::index`] asks for it).
+/// `parse` validates the header and every type record in one allocation-free pass; the
+/// offset table (one `u32` per type, the only per-blob allocation) is built on the first
+/// access by id, and types are decoded on demand. Name lookups scan for the first
+/// [`INDEX_AFTER_LOOKUPS`] calls (walking the type section itself while there is no offset
+/// table yet, so open + parse + one lookup costs one pass and no allocation), then build a
+/// compact name index once (or when [`Btf::index`] asks for it).
 pub struct Btf<'a> {
     data: &'a [u8],
     endian: Endian,
@@ -59,8 +61,11 @@ pub struct Btf<'a> {
     types_start: usize,
     types: &'a [u8],
     strs: Strings<'a>,
-    /// `offsets[i]` is the offset of type id `start_id + i` within the type section.
-    pub(crate) offsets: Vec<u32>,
+    /// Number of own types (counted by the validating pass of `parse`).
+    count: usize,
+    /// `offsets[i]` is the offset of type id `start_id + i` within the type section; built
+    /// on the first access by id (a name lookup alone walks the section instead).
+    offsets: OnceLock<Vec<u32>>,
     /// The base of split BTF.
     base: Option<&'a Btf<'a>>,
     /// Id of this blob's first type: 1 for base BTF, the base's `len()` for split BTF.
@@ -236,7 +241,7 @@ impl<'a> Btf<'a> {
             Some(b) => b.len() as TypeId,
         };
         let types = &data[ts..te];
-        let offsets = index_types(types, ts, endian, start_id, strs.total_len())?;
+        let count = walk_types(types, ts, endian, start_id, strs.total_len(), None)?;
         Ok(Btf {
             data,
             endian,
@@ -244,7 +249,8 @@ impl<'a> Btf<'a> {
             types_start: ts,
             types,
             strs,
-            offsets,
+            count,
+            offsets: OnceLock::new(),
             base,
             start_id,
             lookups: AtomicU32::new(0),
@@ -301,12 +307,30 @@ impl<'a> Btf<'a> {
     /// Number of type ids including void (id 0) and, for split BTF, the base's types;
     /// valid ids are `0..len()`.
     pub fn len(&self) -> usize {
-        self.start_id as usize + self.offsets.len()
+        self.start_id as usize + self.count
     }
 
     /// True if the blob holds no types of its own (besides void).
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.count == 0
+    }
+
+    /// The offset table, built on first use by a second walk of the (already validated)
+    /// type section.
+    pub(crate) fn offsets(&self) -> &[u32] {
+        self.offsets.get_or_init(|| {
+            let mut offsets = Vec::with_capacity(self.count);
+            // Cannot fail: `parse` walked the same bytes with the same checks.
+            let _ = walk_types(
+                self.types,
+                self.types_start,
+                self.endian,
+                self.start_id,
+                self.strs.total_len(),
+                Some(&mut offsets),
+            );
+            offsets
+        })
     }
 
     /// The index of own type `id` in `offsets`; `None` for ids of the base (or void).
@@ -320,7 +344,7 @@ impl<'a> Btf<'a> {
     pub fn type_offset(&self, id: TypeId) -> Option<usize> {
         match self.own_index(id) {
             Some(idx) => self
-                .offsets
+                .offsets()
                 .get(idx)
                 .map(|&o| self.types_start + o as usize),
             None => self.base.and_then(|b| b.type_offset(id)),
@@ -335,9 +359,9 @@ impl<'a> Btf<'a> {
             id,
             count: self.len(),
         };
-        let start = *self.offsets.get(idx).ok_or_else(out_of_range)? as usize;
-        let end = self
-            .offsets
+        let offsets = self.offsets();
+        let start = *offsets.get(idx).ok_or_else(out_of_range)? as usize;
+        let end = offsets
             .get(idx + 1)
             .map_or(self.types.len(), |&o| o as usize);
         let rec = self.types.get(start..end).ok_or_else(out_of_range)?;
@@ -501,7 +525,7 @@ impl<'a> Btf<'a> {
     fn build_index(&self) -> NameIndex {
         NameIndex::build(
             self.types,
-            &self.offsets,
+            self.offsets(),
             self.start_id,
             self.endian,
             self.strs,
@@ -524,7 +548,7 @@ impl<'a> Btf<'a> {
     /// parse time.
     #[inline]
     pub(crate) fn own_name_bytes(&self, idx: usize) -> &'a [u8] {
-        let Some(&off) = self.offsets.get(idx) else {
+        let Some(&off) = self.offsets().get(idx) else {
             return b"";
         };
         let name_off = self.endian.read_u32(self.types, off as usize).unwrap_or(0);
@@ -534,7 +558,7 @@ impl<'a> Btf<'a> {
     /// The raw kind number of own type index `idx`.
     #[inline]
     pub(crate) fn own_raw_kind(&self, idx: usize) -> u8 {
-        let Some(&off) = self.offsets.get(idx) else {
+        let Some(&off) = self.offsets().get(idx) else {
             return 0;
         };
         let info = self
@@ -545,34 +569,39 @@ impl<'a> Btf<'a> {
     }
 
     /// A linear scan of own types from index `from` for the first whose name is `name`
-    /// (and kind `kind`, if given), comparing raw name bytes. Returns the index.
+    /// (and kind `kind`, if given), comparing raw name bytes. Returns the index. Without
+    /// an offset table yet, a scan from the start walks the type section directly.
     pub(crate) fn scan_own(&self, name: &[u8], kind: Option<u8>, from: usize) -> Option<usize> {
-        let types = self.types;
-        let strs = self.strs;
-        let endian = self.endian;
-        let offsets = self.offsets.get(from..)?;
-        for (i, &off) in offsets.iter().enumerate() {
-            let off = off as usize;
-            let Some(hdr) = types.get(off..).and_then(|t| t.first_chunk::<8>()) else {
-                continue;
-            };
-            let [n0, n1, n2, n3, i0, i1, i2, i3] = *hdr;
+        let hit = |hdr: &[u8; 12]| -> bool {
+            let [n0, n1, n2, n3, i0, i1, i2, i3, ..] = *hdr;
             if let Some(k) = kind {
-                let info = endian.u32([i0, i1, i2, i3]);
+                let info = self.endian.u32([i0, i1, i2, i3]);
                 if ((info >> 24) & 0x1f) as u8 != k {
-                    continue;
+                    return false;
                 }
             }
-            let name_off = endian.u32([n0, n1, n2, n3]);
-            if let Some(tail) = strs.tail(name_off)
-                && tail.len() > name.len()
-                && tail[name.len()] == 0
-                && tail.starts_with(name)
-            {
-                return Some(from + i);
-            }
+            let name_off = self.endian.u32([n0, n1, n2, n3]);
+            self.strs.tail(name_off).is_some_and(|tail| {
+                tail.len() > name.len() && tail[name.len()] == 0 && tail.starts_with(name)
+            })
+        };
+        let types = self.types;
+        if from == 0 && self.offsets.get().is_none() {
+            return match self.endian {
+                Endian::Little => scan_walk::<false>(types, hit),
+                Endian::Big => scan_walk::<true>(types, hit),
+            };
         }
-        None
+        let offsets = self.offsets().get(from..)?;
+        offsets
+            .iter()
+            .position(|&off| {
+                types
+                    .get(off as usize..)
+                    .and_then(|t| t.first_chunk::<12>())
+                    .is_some_and(hit)
+            })
+            .map(|i| from + i)
     }
 
     /// The first type (lowest id, the base's first for split BTF) of kind `kind` named
@@ -654,18 +683,30 @@ const TRAILING_PER_VLEN: [u8; 32] = {
 const VALID_KINDS: u32 = 0x000f_fffe;
 
 /// Walk the type section once, checking each type's kind, that its records fit and that its
-/// name offset lies in the string space (`str_len` bytes). The hot loop of `parse`: one
-/// bounds check per type, table lookups for the kind.
-fn index_types(
+/// name offset lies in the string space (`str_len` bytes); returns the number of types and,
+/// given `offsets`, records each type's offset. The hot loop of `parse`: one bounds check
+/// per type, table lookups for the kind, no allocation.
+fn walk_types(
     types: &[u8],
     types_start: usize,
     endian: Endian,
     start_id: TypeId,
     str_len: usize,
-) -> Result<Vec<u32>> {
-    match endian {
-        Endian::Little => index_types_as::<false>(types, types_start, start_id, str_len),
-        Endian::Big => index_types_as::<true>(types, types_start, start_id, str_len),
+    offsets: Option<&mut Vec<u32>>,
+) -> Result<usize> {
+    match (endian, offsets) {
+        (Endian::Little, None) => {
+            walk_types_as::<false, false>(types, types_start, start_id, str_len, &mut Vec::new())
+        }
+        (Endian::Big, None) => {
+            walk_types_as::<true, false>(types, types_start, start_id, str_len, &mut Vec::new())
+        }
+        (Endian::Little, Some(o)) => {
+            walk_types_as::<false, true>(types, types_start, start_id, str_len, o)
+        }
+        (Endian::Big, Some(o)) => {
+            walk_types_as::<true, true>(types, types_start, start_id, str_len, o)
+        }
     }
 }
 
@@ -678,26 +719,45 @@ fn u32_as<const BIG: bool>(b: [u8; 4]) -> u32 {
     }
 }
 
-fn index_types_as<const BIG: bool>(
+/// Bytes a (validated) type takes, from its 12-byte header.
+#[inline(always)]
+fn type_len<const BIG: bool>(hdr: &[u8; 12]) -> usize {
+    let [_, _, _, _, i0, i1, i2, i3, ..] = *hdr;
+    let info = u32_as::<BIG>([i0, i1, i2, i3]);
+    let kind = ((info >> 24) & 0x1f) as usize;
+    12 + usize::from(TRAILING_FIXED[kind])
+        + usize::from(TRAILING_PER_VLEN[kind]) * (info & 0xffff) as usize
+}
+
+/// Walk a validated type section until `hit` accepts a type's header; its index.
+fn scan_walk<const BIG: bool>(types: &[u8], hit: impl Fn(&[u8; 12]) -> bool) -> Option<usize> {
+    let mut off = 0usize;
+    let mut idx = 0usize;
+    while let Some(hdr) = types.get(off..).and_then(|t| t.first_chunk::<12>()) {
+        if hit(hdr) {
+            return Some(idx);
+        }
+        off += type_len::<BIG>(hdr);
+        idx += 1;
+    }
+    None
+}
+
+fn walk_types_as<const BIG: bool, const STORE: bool>(
     types: &[u8],
     types_start: usize,
     start_id: TypeId,
     str_len: usize,
-) -> Result<Vec<u32>> {
-    // Every type takes at least 12 bytes, so this is an upper bound: no reallocation.
-    // (Pages of the unused tail are never touched, so they cost no memory.)
-    let mut offsets: Vec<u32> = Vec::with_capacity(types.len() / 12);
+    offsets: &mut Vec<u32>,
+) -> Result<usize> {
     let len = types.len();
+    // Ids past MAX_TYPES are rejected: at most this many own types.
+    let max_count = (MAX_TYPES as usize + 1).saturating_sub(start_id as usize);
     let mut off = 0usize;
+    let mut count = 0usize;
     while off < len {
         let Some(hdr) = types[off..].first_chunk::<12>() else {
-            return Err(truncated_header(
-                types,
-                types_start,
-                start_id,
-                &offsets,
-                off,
-            ));
+            return Err(truncated_header(types, types_start, start_id, count, off));
         };
         let [n0, n1, n2, n3, i0, i1, i2, i3, ..] = *hdr;
         let info = u32_as::<BIG>([i0, i1, i2, i3]);
@@ -709,33 +769,33 @@ fn index_types_as<const BIG: bool>(
         if VALID_KINDS & (1 << kind) == 0
             || len - off - 12 < trailing
             || name_off as usize >= str_len
+            || count >= max_count
         {
+            if count >= max_count {
+                return Err(Error::TooManyTypes {
+                    id: MAX_TYPES + 1,
+                    offset: types_start + off,
+                    max: MAX_TYPES,
+                });
+            }
             return Err(type_error(
                 types,
                 types_start,
                 if BIG { Endian::Big } else { Endian::Little },
                 start_id,
-                &offsets,
+                count,
                 off,
                 str_len,
             ));
         }
-        // off < types.len() <= u32::MAX (type_len is a u32).
-        offsets.push(off as u32);
+        if STORE {
+            // off < types.len() <= u32::MAX (type_len is a u32).
+            offsets.push(off as u32);
+        }
         off += 12 + trailing;
+        count += 1;
     }
-    let count = offsets.len() as u64;
-    let last = u64::from(start_id) + count;
-    if count > 0 && last - 1 > u64::from(MAX_TYPES) {
-        let first_bad = (u64::from(MAX_TYPES) + 1 - u64::from(start_id)) as usize;
-        let at = offsets.get(first_bad).copied().unwrap_or(0) as usize;
-        return Err(Error::TooManyTypes {
-            id: MAX_TYPES + 1,
-            offset: types_start + at,
-            max: MAX_TYPES,
-        });
-    }
-    Ok(offsets)
+    Ok(count)
 }
 
 /// The error for a type section that ends inside a 12-byte type header.
@@ -744,11 +804,11 @@ fn truncated_header(
     types: &[u8],
     types_start: usize,
     start_id: TypeId,
-    offsets: &[u32],
+    count: usize,
     off: usize,
 ) -> Error {
     Error::TypeTruncated {
-        id: start_id.saturating_add(offsets.len() as TypeId),
+        id: start_id.saturating_add(count as TypeId),
         offset: types_start + off,
         what: "header (12 bytes)".into(),
         end: types_start + types.len(),
@@ -763,11 +823,11 @@ fn type_error(
     types_start: usize,
     endian: Endian,
     start_id: TypeId,
-    offsets: &[u32],
+    count: usize,
     off: usize,
     str_len: usize,
 ) -> Error {
-    let id = start_id.saturating_add(offsets.len() as TypeId);
+    let id = start_id.saturating_add(count as TypeId);
     let abs = types_start + off;
     let end = types_start + types.len();
     let name_off = endian.read_u32(types, off).unwrap_or(0);

@@ -211,7 +211,7 @@ impl Iterator for NameMatches<'_, '_> {
                 }
                 Cursor::Scan(from) => {
                     let found = if self.essential {
-                        (from..layer.offsets.len()).find(|&i| self.matches(layer, i))
+                        (from..layer.len() - start as usize).find(|&i| self.matches(layer, i))
                     } else {
                         layer.scan_own(self.name, None, from)
                     };
