@@ -9,12 +9,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use oxbpf::btf::{Kind, Type};
 use oxbpf_maps::{HashMap, Map, RingBuf};
 use oxbpf_sys::bpf::{self, MapCreate};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const METRICS: &[&str] = &[
+    "btf_parse_vmlinux",
+    "btf_iterate_vmlinux",
+    "btf_lookup_1k",
     "hash_map_update",
     "hash_map_lookup",
     "ringbuf_drain_64",
@@ -56,12 +60,113 @@ fn main() {
 
 fn run(metric: &str) -> Res<()> {
     match metric {
+        "btf_parse_vmlinux" => btf_parse(),
+        "btf_iterate_vmlinux" => btf_iterate(),
+        "btf_lookup_1k" => btf_lookup_1k(),
         "hash_map_update" => hash_ops(metric, true),
         "hash_map_lookup" => hash_ops(metric, false),
         "ringbuf_drain_64" => ringbuf_drain(metric, 64),
         "ringbuf_drain_1k" => ringbuf_drain(metric, 1024),
         other => Err(format!("unknown metric {other:?}").into()),
     }
+}
+
+/// VmRSS of this process in MiB (bench-peers `rss_mib`).
+fn rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Open + parse /sys/kernel/btf/vmlinux through `kernel_btf::vmlinux` (mmap'd once) and look
+/// up struct task_struct by name; VmRSS growth across it (bench-peers `btf_parse`).
+fn btf_parse() -> Res<()> {
+    let before = rss_mib();
+    let t = Instant::now();
+    let btf = oxbpf::kernel_btf::vmlinux()?;
+    let found = btf.find_by_name("task_struct", Kind::Struct)?;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let grew = rss_mib() - before;
+    if found.is_none() {
+        return Err("task_struct not found".into());
+    }
+    out("btf_parse_vmlinux", ms, "ms");
+    out("btf_parse_vmlinux_rss", grew, "MiB");
+    Ok(())
+}
+
+/// After parsing (untimed): decode every type and every member / param / enum value /
+/// datasec entry once, touching each name.
+fn btf_iterate() -> Res<()> {
+    let btf = oxbpf::kernel_btf::vmlinux()?;
+    let t = Instant::now();
+    let mut sum = 0usize;
+    for ty in btf.types() {
+        let (_, ty) = ty?;
+        sum += ty.name().len();
+        match ty {
+            Type::Struct(c) | Type::Union(c) => {
+                for m in c.members() {
+                    sum += m?.name.len();
+                }
+            }
+            Type::Enum(e) | Type::Enum64(e) => {
+                for v in e.values() {
+                    sum += v?.0.len();
+                }
+            }
+            Type::FuncProto(p) => {
+                for p in p.params() {
+                    sum += p?.0.len();
+                }
+            }
+            Type::Datasec(d) => {
+                for v in d.vars() {
+                    sum += v?.size as usize;
+                }
+            }
+            _ => {}
+        }
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    std::hint::black_box(sum);
+    out("btf_iterate_vmlinux", ms, "ms");
+    Ok(())
+}
+
+/// After parsing (untimed): 1000 `find_by_name` lookups of distinct struct names; the
+/// first few scan, then the lazy name index is built (its build is inside the timing).
+fn btf_lookup_1k() -> Res<()> {
+    let btf = oxbpf::kernel_btf::vmlinux()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut names = Vec::with_capacity(1000);
+    for ty in btf.types() {
+        if let (_, Type::Struct(c)) = ty?
+            && !c.name.is_empty()
+            && seen.insert(c.name)
+        {
+            names.push(c.name);
+            if names.len() == 1000 {
+                break;
+            }
+        }
+    }
+    // Spread over the whole id range rather than the first structs only.
+    names.reverse();
+    let t = Instant::now();
+    let mut found = 0;
+    for n in &names {
+        found += usize::from(btf.find_by_name(n, Kind::Struct)?.is_some());
+    }
+    let us = t.elapsed().as_secs_f64() * 1e6 / names.len() as f64;
+    if found != names.len() {
+        return Err(format!("found {found} of {} structs", names.len()).into());
+    }
+    out("btf_lookup_1k", us, "us/lookup");
+    Ok(())
 }
 
 /// 100k single-element updates or lookups on a u32 → u64 BPF_MAP_TYPE_HASH through the
