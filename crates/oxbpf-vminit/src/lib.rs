@@ -1,0 +1,345 @@
+//! The guest side of the kernel matrix: the pure parts of the `/init` that runs inside
+//! each qemu guest (the binary is `oxbpf-vminit`, packed as `/init` by `kernel-tests`).
+//!
+//! It owns the guest protocol: the config file the host packs at [`CONFIG_PATH`], how
+//! libtest's output is read (test lists, one test's verdict, skip reasons) and the
+//! result lines printed on the serial console, which the host parses back with
+//! [`parse_result_line`]. It does not boot anything or know about kernels' packages:
+//! that is the host runner's job (`kernel-tests`).
+//!
+//! ```
+//! use oxbpf_vminit::{ResultLine, Verdict, parse_result_line};
+//! let line = ResultLine {
+//!     binary: "oxbpf/kernel_counter".into(),
+//!     test: "counts_getpid".into(),
+//!     verdict: Verdict::Skip,
+//!     millis: 12,
+//!     reason: "skipping: no kprobes".into(),
+//! };
+//! assert_eq!(parse_result_line(&line.to_string()), Some(line));
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::time::Duration;
+
+/// Where the host packs the guest's [`Config`].
+pub const CONFIG_PATH: &str = "/oxbpf/config";
+/// Directory of the test binaries, one subdirectory per package: `/tests/<pkg>/<target>`.
+pub const TESTS_DIR: &str = "/tests";
+/// Directory of the kernel modules, loaded in file-name order (the host numbers them).
+pub const MODULES_DIR: &str = "/modules";
+/// Prefix of a result line.
+pub const RESULT: &str = "OXBPF-RESULT";
+/// Prefix of the line announcing how many tests will run.
+pub const TOTAL: &str = "OXBPF-TOTAL";
+/// Prefix of a line of a failed test's output.
+pub const LOG: &str = "OXBPF-LOG";
+/// Prefix of a setup line (mount, module load): `OXBPF-SETUP <what> ok|<error>`.
+pub const SETUP: &str = "OXBPF-SETUP";
+/// The last line of a complete run.
+pub const DONE: &str = "OXBPF-DONE";
+
+/// What the host tells the guest, as `key=value` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Run only tests whose `<binary>::<test>` id contains this.
+    pub filter: Option<String>,
+    /// Kill a test that runs longer than this.
+    pub test_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            filter: None,
+            test_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Config {
+    /// Parses `key=value` lines; unknown keys and `#` comments are ignored.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let mut c = Config::default();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(format!("{CONFIG_PATH} line {}: no '=' in {line:?}", i + 1));
+            };
+            match k {
+                "filter" if !v.is_empty() => c.filter = Some(v.to_owned()),
+                "filter" => c.filter = None,
+                "test_timeout_secs" => {
+                    let s: u64 = v.parse().map_err(|_| {
+                        format!("{CONFIG_PATH} line {}: bad test_timeout_secs {v:?}", i + 1)
+                    })?;
+                    c.test_timeout = Duration::from_secs(s);
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Renders the lines [`Config::parse`] reads.
+    pub fn render(&self) -> String {
+        format!(
+            "filter={}\ntest_timeout_secs={}\n",
+            self.filter.as_deref().unwrap_or(""),
+            self.test_timeout.as_secs()
+        )
+    }
+
+    /// True if the test `binary::test` is selected by the filter.
+    pub fn selects(&self, binary: &str, test: &str) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) => format!("{binary}::{test}").contains(f.as_str()),
+        }
+    }
+}
+
+/// Test names from `<binary> --list --format terse` (`name: test` lines; benches dropped).
+pub fn parse_test_list(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The outcome of one test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Passed and really ran.
+    Pass,
+    /// Failed (panicked or the binary exited non-zero).
+    Fail,
+    /// Returned early saying why (a `skipping: …` line): the reason is kept.
+    Skip,
+    /// Marked `#[ignore]`.
+    Ignored,
+    /// Killed after the per-test timeout.
+    Timeout,
+}
+
+impl Verdict {
+    /// The word used on the result line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "ok",
+            Verdict::Fail => "FAILED",
+            Verdict::Skip => "skip",
+            Verdict::Ignored => "ignored",
+            Verdict::Timeout => "TIMEOUT",
+        }
+    }
+
+    /// Inverse of [`Verdict::word`].
+    pub fn from_word(w: &str) -> Option<Verdict> {
+        Some(match w {
+            "ok" => Verdict::Pass,
+            "FAILED" => Verdict::Fail,
+            "skip" => Verdict::Skip,
+            "ignored" => Verdict::Ignored,
+            "TIMEOUT" => Verdict::Timeout,
+            _ => return None,
+        })
+    }
+
+    /// True for outcomes that fail the run.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Verdict::Fail | Verdict::Timeout)
+    }
+}
+
+/// The first line a test printed that says it skipped (`skipping: …`, `skipped: …`,
+/// `… skipped` forms the tests use), trimmed.
+pub fn skip_reason(output: &str) -> Option<String> {
+    output
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            let lower = l.to_ascii_lowercase();
+            !l.starts_with("test ")
+                && (lower.starts_with("skipping")
+                    || lower.starts_with("skipped")
+                    || lower.contains(": skipping")
+                    || lower.contains("skipped:"))
+        })
+        .map(str::to_owned)
+}
+
+/// The verdict of one `--exact <name>` run from its exit status and output.
+pub fn classify(name: &str, success: bool, output: &str) -> (Verdict, String) {
+    let ignored_line = format!("test {name} ... ignored");
+    if output
+        .lines()
+        .any(|l| l.trim_start().starts_with(&ignored_line))
+    {
+        let reason = output
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&ignored_line))
+            .map(|r| r.trim_start_matches(',').trim().to_owned())
+            .unwrap_or_default();
+        return (Verdict::Ignored, reason);
+    }
+    if !success {
+        return (Verdict::Fail, String::new());
+    }
+    match skip_reason(output) {
+        Some(r) => (Verdict::Skip, r),
+        None => (Verdict::Pass, String::new()),
+    }
+}
+
+/// One `OXBPF-RESULT <binary> <test> <verdict> <millis>ms [reason]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultLine {
+    /// `<pkg>/<target>`, e.g. `oxbpf/kernel_counter`.
+    pub binary: String,
+    /// libtest's name of the test.
+    pub test: String,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// Wall time of the test process.
+    pub millis: u64,
+    /// Skip/ignore reason (one line), else empty.
+    pub reason: String,
+}
+
+impl fmt::Display for ResultLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{RESULT} {} {} {} {}ms",
+            self.binary,
+            self.test,
+            self.verdict.word(),
+            self.millis
+        )?;
+        let reason: String = self
+            .reason
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if !reason.is_empty() {
+            write!(f, " {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a result line (anything before the `OXBPF-RESULT` prefix, e.g. console noise,
+/// is ignored); `None` if the line is not one.
+pub fn parse_result_line(line: &str) -> Option<ResultLine> {
+    let at = line.find(RESULT)?;
+    let rest = &line[at + RESULT.len()..];
+    let rest = rest.strip_prefix(' ')?;
+    let mut it = rest.splitn(5, ' ');
+    let binary = it.next()?.to_owned();
+    let test = it.next()?.to_owned();
+    let verdict = Verdict::from_word(it.next()?)?;
+    let millis = it.next()?.trim_end().strip_suffix("ms")?.parse().ok()?;
+    let reason = it.next().unwrap_or("").trim_end().to_owned();
+    Some(ResultLine {
+        binary,
+        test,
+        verdict,
+        millis,
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_and_rejects_bad_timeout() {
+        let c = Config {
+            filter: Some("attach::kprobe".into()),
+            test_timeout: Duration::from_secs(7),
+        };
+        assert_eq!(Config::parse(&c.render()).unwrap(), c);
+        assert_eq!(
+            Config::parse("filter=\n").unwrap().filter,
+            None,
+            "empty filter means all"
+        );
+        let e = Config::parse("test_timeout_secs=x").unwrap_err();
+        assert!(
+            e.contains("line 1") && e.contains("test_timeout_secs"),
+            "{e}"
+        );
+        assert!(Config::parse("junk").unwrap_err().contains("no '='"));
+    }
+
+    #[test]
+    fn filter_matches_binary_and_test_id() {
+        let c = Config {
+            filter: Some("kernel_btf::loads".into()),
+            ..Config::default()
+        };
+        assert!(c.selects("oxbpf/kernel_btf", "loads_vmlinux"));
+        assert!(!c.selects("oxbpf/kernel_counter", "loads_vmlinux"));
+    }
+
+    #[test]
+    fn test_list_keeps_only_tests() {
+        let out = "a::b: test\nc: test\nd: bench\n\n2 tests, 1 benchmark\n";
+        assert_eq!(parse_test_list(out), ["a::b", "c"]);
+    }
+
+    #[test]
+    fn classify_reads_skip_ignore_and_failure() {
+        let skipped =
+            "\nrunning 1 test\nskipping: bpf() is not usable here (EPERM)\ntest t ... ok\n";
+        assert_eq!(
+            classify("t", true, skipped),
+            (
+                Verdict::Skip,
+                "skipping: bpf() is not usable here (EPERM)".into()
+            )
+        );
+        assert_eq!(
+            classify("t", true, "test t ... ignored, needs kvm\n"),
+            (Verdict::Ignored, "needs kvm".into())
+        );
+        assert_eq!(classify("t", false, skipped).0, Verdict::Fail);
+        assert_eq!(
+            classify("t", true, "test t ... ok\n"),
+            (Verdict::Pass, String::new())
+        );
+        // A test name containing "skip" is not a skip.
+        assert_eq!(
+            classify("skips_x", true, "test skips_x ... ok\n").0,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn result_line_round_trips_and_strips_control_chars() {
+        let r = ResultLine {
+            binary: "oxbpf-sys/kernel_sys".into(),
+            test: "m::t".into(),
+            verdict: Verdict::Timeout,
+            millis: 60000,
+            reason: "a\tb".into(),
+        };
+        let s = r.to_string();
+        assert_eq!(
+            s,
+            "OXBPF-RESULT oxbpf-sys/kernel_sys m::t TIMEOUT 60000ms a b"
+        );
+        let back = parse_result_line(&format!("\r[  1.0] {s}\r")).unwrap();
+        assert_eq!(back.reason, "a b");
+        assert_eq!(back.verdict, Verdict::Timeout);
+        assert_eq!(parse_result_line("OXBPF-RESULT a b maybe 1ms"), None);
+        assert_eq!(parse_result_line("OXBPF-RESULTS"), None);
+    }
+}
