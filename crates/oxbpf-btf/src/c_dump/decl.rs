@@ -267,9 +267,12 @@ impl Dumper<'_, '_> {
 
     /// The raw `kind_flag` bit of type `id` (for TYPE_TAG, which the views do not expose).
     fn raw_kind_flag(&self, id: TypeId) -> bool {
-        self.btf
-            .type_offset(id)
-            .and_then(|off| self.btf.endian().read_u32(self.btf.bytes(), off + 4))
+        let btf = match self.btf.base() {
+            Some(base) if id < self.btf.start_id() => base,
+            _ => self.btf,
+        };
+        btf.type_offset(id)
+            .and_then(|off| btf.endian().read_u32(btf.bytes(), off + 4))
             .is_some_and(|info| info >> 31 != 0)
     }
 }
