@@ -1,7 +1,8 @@
 //! oxbpf-sys: the only crate of oxbpf that talks to the kernel directly.
 //!
 //! Owns the `bpf()` commands with one `#[repr(C)]` attr struct each ([`bpf`]),
-//! `perf_event_open` and its ioctls ([`perf`]), mmap'd regions that unmap on drop and hand
+//! `perf_event_open` and its ioctls ([`perf`]), tracing links, iterators and probe PMU
+//! events ([`link`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
 //! primitives ([`ringbuf`]), epoll ([`epoll`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
@@ -24,6 +25,7 @@ mod errno;
 pub mod fd;
 pub mod filemap;
 pub mod fs;
+pub mod link;
 pub mod mmap;
 pub mod perf;
 pub mod pod;
