@@ -1,6 +1,8 @@
 //! oxbpf-attach: running loaded programs on kernel hooks, and the [`Link`] that undoes it.
 //!
-//! Owns one module per hook family (now: [`tracepoint`]) and the link lifecycle: every
+//! Owns one module per hook family ([`tracepoint`], [`raw_tp`], [`btf_tracing`] for
+//! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
+//! uprobe.multi and [`symbols`] to find their targets, [`perf_event`], [`iter`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
 //! mechanism where the kernel lacks it. It does not load programs: callers pass the fd of
@@ -15,8 +17,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod btf_tracing;
+pub mod iter;
+pub mod kprobe;
 mod link;
+pub mod perf_event;
+pub mod pmu;
+pub mod probe_events;
+pub mod raw_tp;
+pub mod symbols;
 pub mod tracepoint;
+pub mod uprobe;
 
 pub use link::{Link, LinkMechanism};
 
@@ -38,6 +49,30 @@ pub enum Error {
         what: String,
         /// Why it is invalid.
         reason: &'static str,
+    },
+    /// The kernel lacks the mechanism `what` needs.
+    #[error("{what} {are} not available: {reason}", are = if what.ends_with('s') { "are" } else { "is" })]
+    Unsupported {
+        /// The mechanism (`kprobes`, `kprobe.multi`).
+        what: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// A symbol to probe is not in the binary.
+    #[error("symbol {symbol:?} not found in {binary}")]
+    SymbolNotFound {
+        /// The symbol (or pattern) looked for.
+        symbol: String,
+        /// The binary or library searched.
+        binary: String,
+    },
+    /// A binary or library to probe cannot be found or read.
+    #[error("{path}: {reason}")]
+    Binary {
+        /// The path or library name.
+        path: String,
+        /// What went wrong.
+        reason: String,
     },
     /// A kernel call failed while attaching `what`.
     #[error("attaching {what}: {source}")]

@@ -19,6 +19,17 @@ enum Inner {
     PerfLink { link: LinkFd, _event: PerfEventFd },
     /// The legacy perf-event attachment.
     PerfIoctl { event: PerfEventFd },
+    /// A plain `bpf_link` (raw_tp, BTF-attached tracing, kprobe.multi, uprobe.multi, iter).
+    Fd { link: LinkFd },
+    /// An attachment on a probe event made in tracefs (legacy kprobe/uprobe): the event is
+    /// closed first, then `remove` is written to `events_file` to delete the probe.
+    Tracefs {
+        inner: Box<Inner>,
+        events_file: std::path::PathBuf,
+        remove: String,
+    },
+    /// Several attachments undone together (a perf_event program on every CPU).
+    Many(Vec<Inner>),
 }
 
 /// One attachment of a program to a hook. Dropping it detaches.
@@ -46,6 +57,41 @@ impl Link {
         }
     }
 
+    pub(crate) fn fd(link: LinkFd, description: String) -> Self {
+        Link {
+            inner: Some(Inner::Fd { link }),
+            description,
+        }
+    }
+
+    /// Wraps `link` (made on a probe event this crate created in tracefs) so that dropping
+    /// it also writes `remove` to `events_file`.
+    pub(crate) fn with_tracefs_cleanup(
+        mut link: Link,
+        events_file: std::path::PathBuf,
+        remove: String,
+    ) -> Self {
+        let description = std::mem::take(&mut link.description);
+        let inner = link.inner.take().map(|inner| Inner::Tracefs {
+            inner: Box::new(inner),
+            events_file,
+            remove,
+        });
+        Link { inner, description }
+    }
+
+    /// One link holding `links` (detached together, in order).
+    pub(crate) fn many(links: Vec<Link>, description: String) -> Self {
+        let inner = links
+            .into_iter()
+            .filter_map(|mut l| l.inner.take())
+            .collect();
+        Link {
+            inner: Some(Inner::Many(inner)),
+            description,
+        }
+    }
+
     /// What is attached where (`tracepoint sched/sched_process_exec`).
     pub fn description(&self) -> &str {
         &self.description
@@ -53,18 +99,33 @@ impl Link {
 
     /// The mechanism in use.
     pub fn mechanism(&self) -> LinkMechanism {
-        match self.inner {
-            Some(Inner::PerfIoctl { .. }) => LinkMechanism::PerfEventIoctl,
-            _ => LinkMechanism::BpfLink,
+        fn of(i: &Inner) -> LinkMechanism {
+            match i {
+                Inner::PerfIoctl { .. } => LinkMechanism::PerfEventIoctl,
+                Inner::Tracefs { inner, .. } => of(inner),
+                Inner::Many(v) => v.first().map_or(LinkMechanism::BpfLink, of),
+                _ => LinkMechanism::BpfLink,
+            }
         }
+        self.inner.as_ref().map_or(LinkMechanism::BpfLink, of)
+    }
+
+    /// True if the attachment is on a probe event this link created in tracefs (the legacy
+    /// `kprobe_events`/`uprobe_events` path), removed again on detach.
+    pub fn uses_tracefs_event(&self) -> bool {
+        matches!(self.inner, Some(Inner::Tracefs { .. }))
     }
 
     /// The `bpf_link` fd, if this attachment has one (for pinning and link info).
     pub fn link_fd(&self) -> Option<BorrowedFd<'_>> {
-        match &self.inner {
-            Some(Inner::PerfLink { link, .. }) => Some(link.as_fd()),
-            _ => None,
+        fn of(i: &Inner) -> Option<BorrowedFd<'_>> {
+            match i {
+                Inner::PerfLink { link, .. } | Inner::Fd { link } => Some(link.as_fd()),
+                Inner::Tracefs { inner, .. } => of(inner),
+                _ => None,
+            }
         }
+        self.inner.as_ref().and_then(of)
     }
 
     /// Detaches now, reporting a failure to disable a legacy perf event.
@@ -74,21 +135,51 @@ impl Link {
 
     fn release(&mut self) -> crate::Result<()> {
         match self.inner.take() {
-            // Dropping the link fd first detaches the program, then the event closes.
-            Some(Inner::PerfLink { link, _event }) => {
-                drop(link);
-                drop(_event);
-                Ok(())
-            }
-            Some(Inner::PerfIoctl { event }) => {
-                let r = oxbpf_sys::perf::disable(event.as_fd());
-                drop(event);
-                r.map_err(|source| crate::Error::Kernel {
-                    what: format!("detaching {}", self.description),
-                    source,
-                })
-            }
+            Some(inner) => release(inner, &self.description),
             None => Ok(()),
+        }
+    }
+}
+
+fn release(inner: Inner, description: &str) -> crate::Result<()> {
+    match inner {
+        // Dropping the link fd first detaches the program, then the event closes.
+        Inner::PerfLink { link, _event } => {
+            drop(link);
+            drop(_event);
+            Ok(())
+        }
+        Inner::PerfIoctl { event } => {
+            let r = oxbpf_sys::perf::disable(event.as_fd());
+            drop(event);
+            r.map_err(|source| crate::Error::Kernel {
+                what: format!("detaching {description}"),
+                source,
+            })
+        }
+        Inner::Fd { link } => {
+            drop(link);
+            Ok(())
+        }
+        Inner::Tracefs {
+            inner,
+            events_file,
+            remove,
+        } => {
+            // The probe can only be deleted once no perf event uses it.
+            let first = release(*inner, description);
+            let removed = crate::probe_events::remove(&events_file, &remove);
+            first.and(removed)
+        }
+        Inner::Many(v) => {
+            let mut result = Ok(());
+            for i in v {
+                let r = release(i, description);
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            result
         }
     }
 }
