@@ -28,6 +28,9 @@ pub mod cmd {
     pub const BTF_GET_NEXT_ID: u32 = 23;
     pub const LINK_CREATE: u32 = 28;
     pub const LINK_DETACH: u32 = 34;
+    pub const PROG_GET_NEXT_ID: u32 = 11;
+    pub const PROG_GET_FD_BY_ID: u32 = 13;
+    pub const TOKEN_CREATE: u32 = 36;
 }
 
 /// Map flags (`BPF_F_*` for `BPF_MAP_CREATE`).
@@ -840,6 +843,241 @@ pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(BtfInfo, Vec<u8>, String)> {
     Ok((info, data, name))
 }
 
+// ---- Programs by id, program code, multi-probe links, tokens (used by features and `prog`) ----
+
+/// `BPF_PROG_GET_NEXT_ID`: the smallest program id greater than `start`; `None` at the end
+/// (`ENOENT`).
+pub fn prog_get_next_id(start: u32) -> Result<Option<u32>> {
+    let mut a = IdAttr {
+        id: start,
+        ..Default::default()
+    };
+    if sys_bpf(cmd::PROG_GET_NEXT_ID, &mut a) < 0 {
+        let e = Error::last("BPF_PROG_GET_NEXT_ID");
+        return if e.errno() == Some(Errno::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(a.next_id))
+}
+
+/// `BPF_PROG_GET_FD_BY_ID`: opens the loaded program with id `id`.
+pub fn prog_get_fd_by_id(id: u32) -> Result<ProgFd> {
+    let mut a = IdAttr {
+        id,
+        ..Default::default()
+    };
+    ProgFd::from_raw_checked(
+        "BPF_PROG_GET_FD_BY_ID",
+        sys_bpf(cmd::PROG_GET_FD_BY_ID, &mut a),
+    )
+}
+
+/// What the kernel holds of a program: its info and the instruction arrays asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ProgCode {
+    /// The program's info (array pointer fields are 0).
+    pub info: ProgInfo,
+    /// The instructions after verification and rewriting (`xlated_prog_insns`); empty
+    /// when not asked for or when the kernel withholds them (`bpf_dump_raw_ok`).
+    pub xlated: Vec<u8>,
+    /// The JIT's machine code (`jited_prog_insns`); empty when not asked for, not JITed,
+    /// or withheld (kptr_restrict).
+    pub jited: Vec<u8>,
+}
+
+/// Sets every byte of `info` to zero, padding included (in place: a move may not keep
+/// padding): the kernel rejects non-zero bytes past the fields it knows (E2BIG). Setting
+/// fields afterwards leaves the padding alone.
+fn zero_prog_info(info: &mut ProgInfo) {
+    // SAFETY: as in `prog_info`: repr(C) integers only, slice covers exactly the struct.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            (info as *mut ProgInfo).cast::<u8>(),
+            std::mem::size_of::<ProgInfo>(),
+        )
+    };
+    buf.fill(0);
+}
+
+/// Fills `info` (with the buffers it points to) for the program `fd`.
+fn prog_info_into(fd: BorrowedFd<'_>, info: &mut ProgInfo) -> Result<()> {
+    // SAFETY: ProgInfo is repr(C) integers and byte arrays: any byte pattern the kernel
+    // writes is a valid value, and the slice covers exactly the struct, which outlives the
+    // call. Pointer fields the caller set point at live buffers of the lengths given.
+    let buf = unsafe {
+        std::slice::from_raw_parts_mut(
+            (info as *mut ProgInfo).cast::<u8>(),
+            std::mem::size_of::<ProgInfo>(),
+        )
+    };
+    obj_get_info_by_fd(fd, buf).map(drop)
+}
+
+/// The program's info plus its xlated and/or JITed instructions: asks for the lengths,
+/// then for the bytes (the two-call read bpftool does).
+pub fn prog_code(fd: BorrowedFd<'_>, xlated: bool, jited: bool) -> Result<ProgCode> {
+    let sizes = prog_info(fd)?;
+    let mut x = vec![
+        0u8;
+        if xlated {
+            sizes.xlated_prog_len as usize
+        } else {
+            0
+        }
+    ];
+    let mut j = vec![
+        0u8;
+        if jited {
+            sizes.jited_prog_len as usize
+        } else {
+            0
+        }
+    ];
+    if x.is_empty() && j.is_empty() {
+        return Ok(ProgCode {
+            info: sizes,
+            ..Default::default()
+        });
+    }
+    let mut info = ProgInfo::default();
+    zero_prog_info(&mut info);
+    info.xlated_prog_len = x.len() as u32;
+    if !x.is_empty() {
+        info.xlated_prog_insns = ptr(x.as_mut_ptr());
+    }
+    info.jited_prog_len = j.len() as u32;
+    if !j.is_empty() {
+        info.jited_prog_insns = ptr(j.as_mut_ptr());
+    }
+    prog_info_into(fd, &mut info)?;
+    for (what, asked, got) in [
+        ("xlated", x.len(), info.xlated_prog_len as usize),
+        ("jited", j.len(), info.jited_prog_len as usize),
+    ] {
+        if asked != 0 && got > asked {
+            return Err(Error::Invalid(format!(
+                "program {}: {what} code grew between calls ({asked} then {got} bytes)",
+                sizes.id
+            )));
+        }
+    }
+    x.truncate(info.xlated_prog_len as usize);
+    j.truncate(info.jited_prog_len as usize);
+    info.xlated_prog_insns = 0;
+    info.jited_prog_insns = 0;
+    Ok(ProgCode {
+        info,
+        xlated: x,
+        jited: j,
+    })
+}
+
+/// Attr of `BPF_LINK_CREATE` with room for the largest per-type union member
+/// (`uprobe_multi`, 48 bytes).
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateWideAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    extra: [u64; 6],
+}
+
+/// `BPF_LINK_CREATE` of a `kprobe.multi` link (`BPF_TRACE_KPROBE_MULTI` = 42, or the
+/// session type) on the kernel functions `symbols`, with one cookie per symbol or none.
+pub fn link_create_kprobe_multi(
+    prog: BorrowedFd<'_>,
+    attach_type: u32,
+    symbols: &[&str],
+    cookies: &[u64],
+    flags: u32,
+) -> Result<LinkFd> {
+    if !cookies.is_empty() && cookies.len() != symbols.len() {
+        return Err(Error::Invalid(format!(
+            "kprobe.multi: {} cookies for {} symbols",
+            cookies.len(),
+            symbols.len()
+        )));
+    }
+    let names = symbols
+        .iter()
+        .map(|s| {
+            CString::new(*s)
+                .map_err(|_| Error::Invalid(format!("symbol {s:?} contains a NUL byte")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let ptrs: Vec<u64> = names.iter().map(|n| ptr(n.as_ptr())).collect();
+    let mut a = LinkCreateWideAttr {
+        prog_fd: raw(prog),
+        attach_type,
+        // kprobe_multi: { u32 flags; u32 cnt; u64 syms; u64 addrs; u64 cookies; }
+        extra: [
+            u64::from(flags) | (ptrs.len() as u64) << 32,
+            slice_ptr(&ptrs),
+            0,
+            slice_ptr(cookies),
+            0,
+            0,
+        ],
+        ..Default::default()
+    };
+    LinkFd::from_raw_checked("BPF_LINK_CREATE", sys_bpf(cmd::LINK_CREATE, &mut a))
+}
+
+/// `BPF_LINK_CREATE` of a `uprobe.multi` link (`BPF_TRACE_UPROBE_MULTI` = 48) on `path` at
+/// the file `offsets`, for process `pid` (0: all).
+pub fn link_create_uprobe_multi(
+    prog: BorrowedFd<'_>,
+    attach_type: u32,
+    path: &std::path::Path,
+    offsets: &[u64],
+    pid: u32,
+    flags: u32,
+) -> Result<LinkFd> {
+    let p = c_path(path)?;
+    let mut a = LinkCreateWideAttr {
+        prog_fd: raw(prog),
+        attach_type,
+        // uprobe_multi: { u64 path; u64 offsets; u64 ref_ctr_offsets; u64 cookies;
+        //                 u32 cnt; u32 flags; u32 pid; }
+        extra: [
+            ptr(p.as_ptr()),
+            slice_ptr(offsets),
+            0,
+            0,
+            offsets.len() as u64 | u64::from(flags) << 32,
+            u64::from(pid),
+        ],
+        ..Default::default()
+    };
+    LinkFd::from_raw_checked("BPF_LINK_CREATE", sys_bpf(cmd::LINK_CREATE, &mut a))
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct TokenCreateAttr {
+    flags: u32,
+    bpffs_fd: i32,
+}
+
+/// `BPF_TOKEN_CREATE` from a bpffs mounted with delegation options (an `openat(mnt, ".")`
+/// fd). With `None` the kernel is handed fd -1: a kernel that knows the command answers
+/// `EBADF`, one that does not `EINVAL` (how the token probe tells them apart).
+pub fn token_create(bpffs: Option<BorrowedFd<'_>>, flags: u32) -> Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let mut a = TokenCreateAttr {
+        flags,
+        bpffs_fd: bpffs.map_or(-1, |f| f.as_raw_fd()),
+    };
+    let ret = check("BPF_TOKEN_CREATE", sys_bpf(cmd::TOKEN_CREATE, &mut a))?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret as i32) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -853,6 +1091,8 @@ mod tests {
         assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
         assert_eq!(std::mem::size_of::<MapInfo>(), 88);
         assert_eq!(std::mem::size_of::<ProgInfo>(), 232);
+        assert_eq!(std::mem::size_of::<LinkCreateWideAttr>(), 64);
+        assert_eq!(std::mem::size_of::<TokenCreateAttr>(), 8);
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, log_true_size), 140);
         assert_eq!(std::mem::offset_of!(MapCreate, map_extra), 64);
     }

@@ -8,8 +8,26 @@
 //! reports the real error.
 
 mod btf;
+mod caps;
+mod helpers;
+mod maps;
+mod probe;
+mod progs;
+mod report;
+mod versions;
 
 pub use btf::{BtfProbe, btf_features, btf_probes, probe_btf_features, sanitize_for};
+pub use caps::{
+    Capabilities, Capability, capabilities, capability_supported, probe_capability, support_of,
+};
+pub use helpers::{
+    HelperSupport, helper_support, helper_supported, helpers_probeable, probe_helper,
+};
+pub use maps::{map_type_supported, probe_map_type};
+pub use probe::{ProbeError, probe_calls, probe_calls_on_this_thread};
+pub use progs::{probe_prog_type, prog_type_supported};
+pub use report::{ProgramHelpers, Report, known_map_types, known_program_types, probe_all};
+pub use versions::{Feature, min_kernel};
 
 /// The answer of one probe.
 #[derive(Clone, Debug, PartialEq, Eq)]

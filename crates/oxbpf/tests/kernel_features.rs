@@ -1,0 +1,237 @@
+//! Program-type, map-type, helper and capability probes against the host kernel (6.18:
+//! see /work/shared/HOST.md for what it has), and the per-process cache.
+
+mod common;
+
+use oxbpf::asm::Helper;
+use oxbpf::features::{
+    self, Capability, HelperSupport, ProbeError, Support, capability_supported, helper_support,
+    helper_supported, map_type_supported, prog_type_supported,
+};
+use oxbpf::obj::{MapType, ProgramType};
+
+#[test]
+fn host_supports_the_everyday_program_types() {
+    if !common::have_bpf() {
+        return;
+    }
+    for pt in [
+        ProgramType::SOCKET_FILTER,
+        ProgramType::TRACEPOINT,
+        ProgramType::XDP,
+        ProgramType::SCHED_CLS,
+        ProgramType::CGROUP_SKB,
+        // These need an expected_attach_type / sleepable flag to load at all.
+        ProgramType::CGROUP_SOCK_ADDR,
+        ProgramType::CGROUP_SOCKOPT,
+        ProgramType::SK_LOOKUP,
+        ProgramType::NETFILTER,
+        ProgramType::SYSCALL,
+        // Probed against a wrong attach target (ENOTSUPP proves the type).
+        ProgramType::STRUCT_OPS,
+    ] {
+        assert_eq!(prog_type_supported(pt), Ok(true), "{pt}");
+    }
+}
+
+#[test]
+fn made_up_types_are_unsupported_not_errors() {
+    if !common::have_bpf() {
+        return;
+    }
+    assert_eq!(prog_type_supported(ProgramType(200)), Ok(false));
+    assert_eq!(map_type_supported(MapType(200)), Ok(false));
+    assert_eq!(
+        helper_support(ProgramType(200), Helper::MapLookupElem),
+        Ok(HelperSupport::Unavailable)
+    );
+}
+
+#[test]
+fn trampoline_types_report_the_platform_eperm_as_a_permission_error() {
+    if !common::have_bpf() {
+        return;
+    }
+    // HOST.md: fentry/fexit/LSM loads get EPERM with an empty log on this host. On a kernel
+    // that allows them, the wrong-target probe proves the type instead.
+    match prog_type_supported(ProgramType::TRACING) {
+        Ok(v) => assert!(v, "a 6.18 kernel has BPF_PROG_TYPE_TRACING"),
+        Err(ProbeError::Permission { needs, call, .. }) => {
+            assert_eq!((call, needs), ("BPF_PROG_LOAD", "CAP_BPF and CAP_PERFMON"));
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn host_supports_the_everyday_map_types() {
+    if !common::have_bpf() {
+        return;
+    }
+    for mt in [
+        MapType::HASH,
+        MapType::ARRAY,
+        MapType::RINGBUF,
+        MapType::USER_RINGBUF,
+        MapType::LPM_TRIE,
+        MapType::ARRAY_OF_MAPS,
+        MapType::HASH_OF_MAPS,
+        MapType::BLOOM_FILTER,
+        MapType::QUEUE,
+        MapType::CGROUP_STORAGE,
+        MapType::SK_STORAGE,
+        MapType::TASK_STORAGE,
+        MapType::CGRP_STORAGE,
+        MapType::STRUCT_OPS,
+        MapType::ARENA,
+    ] {
+        assert_eq!(map_type_supported(mt), Ok(true), "{mt}");
+    }
+}
+
+#[test]
+fn helpers_per_program_type_and_license() {
+    if !common::have_bpf() {
+        return;
+    }
+    let sf = ProgramType::SOCKET_FILTER;
+    assert_eq!(helper_supported(sf, Helper::MapLookupElem), Ok(true));
+    assert_eq!(
+        helper_support(sf, Helper::MapLookupElem),
+        Ok(HelperSupport::Available)
+    );
+    // bpf_probe_read_kernel is gpl_only. Socket filters reach it through
+    // bpf_base_func_proto when the loader has CAP_PERFMON (root here), so a GPL socket
+    // filter may call it and a non-GPL one may not.
+    let s = helper_support(sf, Helper::ProbeReadKernel).unwrap();
+    assert_eq!(s, HelperSupport::GplOnly);
+    assert!(!s.for_non_gpl());
+    // Not offered to this type at all: XDP-only and tracing-only helpers.
+    assert_eq!(helper_supported(sf, Helper::XdpAdjustHead), Ok(false));
+    assert_eq!(
+        helper_supported(ProgramType::XDP, Helper::XdpAdjustHead),
+        Ok(true)
+    );
+    assert_eq!(helper_supported(sf, Helper::GetFuncIp), Ok(false));
+    assert_eq!(
+        helper_support(ProgramType::KPROBE, Helper::ProbeReadKernel),
+        Ok(HelperSupport::GplOnly)
+    );
+}
+
+#[test]
+fn host_capabilities() {
+    if !common::have_bpf() {
+        return;
+    }
+    for c in [
+        Capability::BpfLink,
+        Capability::PerfLink,
+        Capability::Ringbuf,
+        Capability::BpfCookie,
+        Capability::UprobeMulti,
+        Capability::Tcx,
+        Capability::Token,
+        Capability::BpfLoop,
+        Capability::GlobalData,
+        Capability::MmapableArray,
+        Capability::MemcgAccounting,
+    ] {
+        assert_eq!(capability_supported(c), Ok(true), "{c}");
+    }
+    // The host kernel is built without CONFIG_FPROBE and CONFIG_NETKIT.
+    assert_eq!(capability_supported(Capability::KprobeMulti), Ok(false));
+    assert_eq!(capability_supported(Capability::Netkit), Ok(false));
+    let caps = features::capabilities();
+    assert_eq!(caps.ringbuf, Support::Yes);
+    assert_eq!(caps.netkit, Support::No);
+}
+
+#[test]
+fn second_answer_comes_from_the_cache() {
+    if !common::have_bpf() {
+        return;
+    }
+    // Counted per thread: the other tests of this binary probe on their own threads.
+    let pt = ProgramType::LWT_XMIT;
+    let h = Helper::SkbChangeHead;
+    let before = features::probe_calls_on_this_thread();
+    let first = helper_support(pt, h);
+    let mid = features::probe_calls_on_this_thread();
+    assert!(mid > before, "the first answer was probed");
+    for _ in 0..10 {
+        assert_eq!(helper_support(pt, h), first);
+        assert_eq!(prog_type_supported(pt), Ok(true));
+        assert_eq!(
+            map_type_supported(MapType::RINGBUF),
+            map_type_supported(MapType::RINGBUF)
+        );
+    }
+    let after_ringbuf = features::probe_calls_on_this_thread();
+    assert!(after_ringbuf <= mid + 1, "ringbuf probed at most once");
+    for _ in 0..10 {
+        assert_eq!(map_type_supported(MapType::RINGBUF), Ok(true));
+    }
+    assert_eq!(features::probe_calls_on_this_thread(), after_ringbuf);
+    // The uncached probe does call the kernel again, and agrees.
+    let again = features::probe_helper(pt, h, &mut vec![0; 16384]);
+    assert_eq!(again, first);
+    assert!(features::probe_calls_on_this_thread() > after_ringbuf);
+}
+
+#[test]
+fn full_report_is_fast_complete_and_cached() {
+    if !common::have_bpf() {
+        return;
+    }
+    let r = features::probe_all(2);
+    assert_eq!(
+        r.program_types.len(),
+        features::known_program_types().count()
+    );
+    assert_eq!(r.map_types.len(), features::known_map_types().count());
+    assert_eq!(r.helpers.len(), r.program_types.len());
+    let sf = r
+        .helpers
+        .iter()
+        .find(|h| h.program_type == ProgramType::SOCKET_FILTER)
+        .unwrap();
+    assert!(
+        sf.helpers
+            .contains(&(Helper::MapLookupElem, HelperSupport::Available))
+    );
+    assert!(
+        sf.helpers
+            .contains(&(Helper::ProbeReadKernel, HelperSupport::GplOnly))
+    );
+    assert!(sf.error.is_none());
+    assert!(
+        r.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        r.elapsed
+    );
+    // Every conclusive answer is cached now: a second report on this thread only re-asks
+    // the probes that failed (EPERM for the trampoline types here), one call each.
+    let failed = r
+        .program_types
+        .iter()
+        .filter(|(_, s)| matches!(s, Support::Unknown(_)))
+        .count()
+        + r.map_types
+            .iter()
+            .filter(|(_, s)| matches!(s, Support::Unknown(_)))
+            .count()
+        + r.capabilities
+            .iter()
+            .filter(|(_, s)| matches!(s, Support::Unknown(_)))
+            .count();
+    let calls = features::probe_calls_on_this_thread();
+    let r2 = features::probe_all(1);
+    assert_eq!(
+        features::probe_calls_on_this_thread() - calls,
+        failed as u64
+    );
+    assert_eq!(r2.program_types, r.program_types);
+    assert_eq!(r2.helpers, r.helpers);
+    assert_eq!(r2.capabilities, r.capabilities);
+}
