@@ -65,7 +65,7 @@ impl fmt::Display for Error {
                 f,
                 "kernel payload at offset {offset:#x} ({format}) does not decompress: {detail}"
             ),
-            Error::NotElf { detail } => write!(f, "decompressed kernel is not usable: {detail}"),
+            Error::NotElf { detail } => write!(f, "kernel is not a usable ELF vmlinux: {detail}"),
             Error::NoPayload => write!(f, "no compressed kernel payload found in the image"),
         }
     }
