@@ -7,6 +7,7 @@
  *   - fixed-width integer typedefs,
  *   - the section / BTF map-definition macros (SEC, __uint, __type, __array),
  *   - the map type, update flag and ring buffer flag values of the kernel UAPI,
+ *   - the networking program contexts (leading fields) and verdicts,
  *   - helper declarations in the standard "function pointer with the helper id as
  *     its value" form, which clang turns into `call <id>`.
  *
@@ -186,5 +187,137 @@ static void (* const bpf_ringbuf_discard)(void *data, __u64 flags) = (void *) 13
  * returns the number of iterations run. callback_fn must be a static function. */
 static long (* const bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx,
 			       __u64 flags) = (void *) 181;
+
+/* ---- networking program contexts and verdicts (include/uapi/linux/bpf.h) ----
+ * Context structs are read by field offset, which the verifier rewrites; only the
+ * leading fields the fixtures use are declared, at their UAPI offsets. */
+
+/* XDP context (struct xdp_md). */
+struct xdp_md {
+	__u32 data;            /*  0 */
+	__u32 data_end;        /*  4 */
+	__u32 data_meta;       /*  8 */
+	__u32 ingress_ifindex; /* 12 */
+	__u32 rx_queue_index;  /* 16 */
+	__u32 egress_ifindex;  /* 20 */
+};
+
+enum xdp_action {
+	XDP_ABORTED = 0,
+	XDP_DROP = 1,
+	XDP_PASS = 2,
+	XDP_TX = 3,
+	XDP_REDIRECT = 4,
+};
+
+/* Socket buffer context of tc, cgroup_skb and socket filter programs (struct __sk_buff,
+ * the fields up to data_end). */
+struct __sk_buff {
+	__u32 len;             /*  0 */
+	__u32 pkt_type;        /*  4 */
+	__u32 mark;            /*  8 */
+	__u32 queue_mapping;   /* 12 */
+	__u32 protocol;        /* 16 */
+	__u32 vlan_present;    /* 20 */
+	__u32 vlan_tci;        /* 24 */
+	__u32 vlan_proto;      /* 28 */
+	__u32 priority;        /* 32 */
+	__u32 ingress_ifindex; /* 36 */
+	__u32 ifindex;         /* 40 */
+	__u32 tc_index;        /* 44 */
+	__u32 cb[5];           /* 48 */
+	__u32 hash;            /* 68 */
+	__u32 tc_classid;      /* 72 */
+	__u32 data;            /* 76 */
+	__u32 data_end;        /* 80 */
+};
+
+/* tc verdicts (TC_ACT_*) and their tcx names. */
+enum {
+	TC_ACT_UNSPEC = -1,
+	TC_ACT_OK = 0,
+	TC_ACT_SHOT = 2,
+	TCX_NEXT = -1,
+	TCX_PASS = 0,
+	TCX_DROP = 2,
+};
+
+/* sk_lookup verdicts. */
+enum {
+	SK_DROP = 0,
+	SK_PASS = 1,
+};
+
+struct bpf_sock;
+
+/* sk_lookup context (struct bpf_sk_lookup). */
+struct bpf_sk_lookup {
+	union {
+		struct bpf_sock *sk; /*  0 */
+		__u64 cookie;
+	};
+	__u32 family;          /*  8 */
+	__u32 protocol;        /* 12 */
+	__u32 remote_ip4;      /* 16, network byte order */
+	__u32 remote_ip6[4];   /* 20 */
+	__be16 remote_port;    /* 36, network byte order */
+	__u16 :16;             /* 38 */
+	__u32 local_ip4;       /* 40, network byte order */
+	__u32 local_ip6[4];    /* 44 */
+	__u32 local_port;      /* 60, host byte order */
+	__u32 ingress_ifindex; /* 64 */
+};
+
+/* netfilter context (struct bpf_nf_ctx): kernel pointers, used opaquely here. */
+struct bpf_nf_ctx {
+	const void *state;
+	void *skb;
+};
+
+/* netfilter verdicts. */
+enum {
+	NF_DROP = 0,
+	NF_ACCEPT = 1,
+};
+
+/* 26: copy `len` bytes at `offset` of the packet into `to`. */
+static long (* const bpf_skb_load_bytes)(const void *skb, __u32 offset, void *to,
+					 __u32 len) = (void *) 26;
+
+/* 86: release a socket reference taken by a lookup. */
+static long (* const bpf_sk_release)(void *sock) = (void *) 86;
+
+/* 124: (sk_lookup) select `sk` as the socket that receives the connection/packet. */
+static long (* const bpf_sk_assign)(void *ctx, void *sk, __u64 flags) = (void *) 124;
+
+/* ---- tracing: pt_regs offsets, iterator contexts, seq_file output ---- */
+
+/* x86-64 struct pt_regs: byte offsets of the registers kprobe/uprobe programs read
+ * (first argument in di, return value in ax). */
+enum {
+	PT_REGS_AX = 80,
+	PT_REGS_DI = 112,
+	PT_REGS_SI = 104,
+};
+
+/* Iterator contexts (struct bpf_iter_meta, struct bpf_iter__task): pointers to kernel
+ * objects, read by the verifier through vmlinux BTF. */
+struct seq_file;
+struct task_struct;
+struct bpf_iter_meta {
+	struct seq_file *seq; /*  0 */
+	__u64 session_id;     /*  8 */
+	__u64 seq_num;        /* 16 */
+};
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta; /* 0 */
+	struct task_struct *task;   /* 8: NULL once at the end */
+};
+
+/* 127: (iterators) write `len` bytes of `data` to the seq_file. */
+static long (* const bpf_seq_write)(struct seq_file *m, const void *data, __u32 len) = (void *) 127;
+
+/* 174: the BPF cookie given when the program was attached (0 if none). */
+static __u64 (* const bpf_get_attach_cookie)(void *ctx) = (void *) 174;
 
 #endif /* OXBPF_HELPERS_H */

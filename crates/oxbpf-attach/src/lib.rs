@@ -2,7 +2,8 @@
 //!
 //! Owns one module per hook family ([`tracepoint`], [`raw_tp`], [`btf_tracing`] for
 //! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
-//! uprobe.multi and [`symbols`] to find their targets, [`perf_event`], [`iter`]) and the link lifecycle: every
+//! uprobe.multi and [`symbols`] to find their targets, [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
+//! sk_lookup, [`netfilter`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
 //! mechanism where the kernel lacks it. It does not load programs: callers pass the fd of
@@ -18,16 +19,23 @@
 #![forbid(unsafe_code)]
 
 pub mod btf_tracing;
+pub mod cgroup;
 pub mod iter;
 pub mod kprobe;
 mod link;
+mod net;
+pub mod netfilter;
+pub mod netns;
 pub mod perf_event;
 pub mod pmu;
 pub mod probe_events;
 pub mod raw_tp;
+pub mod sock;
 pub mod symbols;
+pub mod tc;
 pub mod tracepoint;
 pub mod uprobe;
+pub mod xdp;
 
 pub use link::{Link, LinkMechanism};
 
@@ -73,6 +81,17 @@ pub enum Error {
         path: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The kernel refused an attachment, with what to do about it.
+    #[error("attaching {what}: {source}; {hint}")]
+    Rejected {
+        /// The attachment (`XDP on veth0 (ifindex 5)`).
+        what: String,
+        /// The failed call.
+        #[source]
+        source: oxbpf_sys::Error,
+        /// What to do (`an XDP program is already attached to veth0; use replace`).
+        hint: String,
     },
     /// A kernel call failed while attaching `what`.
     #[error("attaching {what}: {source}")]

@@ -11,6 +11,12 @@ pub enum LinkMechanism {
     BpfLink,
     /// A perf event with the program set by `PERF_EVENT_IOC_SET_BPF` (kernels before 5.15).
     PerfEventIoctl,
+    /// rtnetlink: XDP through `IFLA_XDP`, or a clsact `cls_bpf` filter.
+    Netlink,
+    /// `BPF_PROG_ATTACH` (cgroups before 5.7); `BPF_PROG_DETACH` on drop.
+    ProgAttach,
+    /// `setsockopt(SO_ATTACH_BPF)` on a socket; `SO_DETACH_BPF` on drop.
+    SocketOption,
 }
 
 #[derive(Debug)]
@@ -19,6 +25,8 @@ enum Inner {
     PerfLink { link: LinkFd, _event: PerfEventFd },
     /// The legacy perf-event attachment.
     PerfIoctl { event: PerfEventFd },
+    /// A networking attachment (XDP, TC, cgroup, socket, netns, netfilter).
+    Net(crate::net::NetHold),
     /// A plain `bpf_link` (raw_tp, BTF-attached tracing, kprobe.multi, uprobe.multi, iter).
     Fd { link: LinkFd },
     /// An attachment on a probe event made in tracefs (legacy kprobe/uprobe): the event is
@@ -92,6 +100,27 @@ impl Link {
         }
     }
 
+    pub(crate) fn net(hold: crate::net::NetHold, description: String) -> Self {
+        Link {
+            inner: Some(Inner::Net(hold)),
+            description,
+        }
+    }
+
+    pub(crate) fn net_hold(&self) -> Option<&crate::net::NetHold> {
+        match &self.inner {
+            Some(Inner::Net(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn net_hold_mut(&mut self) -> Option<&mut crate::net::NetHold> {
+        match &mut self.inner {
+            Some(Inner::Net(h)) => Some(h),
+            _ => None,
+        }
+    }
+
     /// What is attached where (`tracepoint sched/sched_process_exec`).
     pub fn description(&self) -> &str {
         &self.description
@@ -102,6 +131,7 @@ impl Link {
         fn of(i: &Inner) -> LinkMechanism {
             match i {
                 Inner::PerfIoctl { .. } => LinkMechanism::PerfEventIoctl,
+                Inner::Net(h) => h.mechanism(),
                 Inner::Tracefs { inner, .. } => of(inner),
                 Inner::Many(v) => v.first().map_or(LinkMechanism::BpfLink, of),
                 _ => LinkMechanism::BpfLink,
@@ -122,6 +152,7 @@ impl Link {
             match i {
                 Inner::PerfLink { link, .. } | Inner::Fd { link } => Some(link.as_fd()),
                 Inner::Tracefs { inner, .. } => of(inner),
+                Inner::Net(h) => h.link_fd(),
                 _ => None,
             }
         }
@@ -161,6 +192,7 @@ fn release(inner: Inner, description: &str) -> crate::Result<()> {
             drop(link);
             Ok(())
         }
+        Inner::Net(h) => h.release(description),
         Inner::Tracefs {
             inner,
             events_file,

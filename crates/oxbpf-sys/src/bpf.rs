@@ -1108,3 +1108,204 @@ mod tests {
         assert_eq!(&object_name("x-y")[..3], b"xy\0");
     }
 }
+
+// ---- Networking attachments: BPF_PROG_ATTACH/DETACH, link_create for tcx/netkit/netfilter,
+// BPF_LINK_UPDATE, SO_ATTACH_BPF (used by oxbpf-attach's xdp, tc, cgroup, sock, netns,
+// netfilter modules) ----
+
+/// `BPF_PROG_ATTACH` command number.
+pub const CMD_PROG_ATTACH: u32 = 8;
+/// `BPF_PROG_DETACH` command number.
+pub const CMD_PROG_DETACH: u32 = 9;
+/// `BPF_LINK_UPDATE` command number.
+pub const CMD_LINK_UPDATE: u32 = 29;
+
+/// Flags of `BPF_PROG_ATTACH` / `BPF_LINK_CREATE` / `BPF_LINK_UPDATE` (`BPF_F_*`).
+#[allow(missing_docs)]
+pub mod attach_flags {
+    pub const ALLOW_OVERRIDE: u32 = 1 << 0;
+    pub const ALLOW_MULTI: u32 = 1 << 1;
+    pub const REPLACE: u32 = 1 << 2;
+    pub const BEFORE: u32 = 1 << 3;
+    pub const AFTER: u32 = 1 << 4;
+    pub const ID: u32 = 1 << 5;
+    pub const LINK: u32 = 1 << 13;
+    /// `BPF_F_NETFILTER_IP_DEFRAG` (netfilter links).
+    pub const NETFILTER_IP_DEFRAG: u32 = 1 << 0;
+}
+
+/// Attr of `BPF_PROG_ATTACH` / `BPF_PROG_DETACH`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgAttachAttr {
+    /// Target: cgroup fd, netns fd, sockmap fd, or ifindex (tcx).
+    pub target_fd: u32,
+    /// The program (0 on detach of a single-program hook).
+    pub attach_bpf_fd: u32,
+    /// `enum bpf_attach_type`.
+    pub attach_type: u32,
+    /// `BPF_F_ALLOW_MULTI`, `BPF_F_ALLOW_OVERRIDE`, `BPF_F_REPLACE`, `BPF_F_BEFORE`, ...
+    pub attach_flags: u32,
+    /// The program to replace (with `BPF_F_REPLACE`).
+    pub replace_bpf_fd: u32,
+    /// `relative_fd` / `relative_id` (with `BPF_F_BEFORE`/`AFTER`, tcx/netkit/cgroup).
+    pub relative_fd: u32,
+    /// Expected revision of the hook's program list (0: any).
+    pub expected_revision: u64,
+}
+
+/// `BPF_PROG_ATTACH`.
+pub fn prog_attach(attr: &ProgAttachAttr) -> Result<()> {
+    let mut a = *attr;
+    check("BPF_PROG_ATTACH", sys_bpf(CMD_PROG_ATTACH, &mut a)).map(drop)
+}
+
+/// `BPF_PROG_DETACH`.
+pub fn prog_detach(attr: &ProgAttachAttr) -> Result<()> {
+    let mut a = *attr;
+    check("BPF_PROG_DETACH", sys_bpf(CMD_PROG_DETACH, &mut a)).map(drop)
+}
+
+/// Attr of `BPF_LINK_CREATE` with the per-type union as 32-bit words (32 bytes).
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateNetAttr {
+    prog_fd: u32,
+    target: u32,
+    attach_type: u32,
+    flags: u32,
+    union: [u32; 8],
+}
+
+fn link_create_words(
+    prog: BorrowedFd<'_>,
+    target: u32,
+    attach_type: u32,
+    flags: u32,
+    union: [u32; 8],
+) -> Result<LinkFd> {
+    let mut a = LinkCreateNetAttr {
+        prog_fd: raw(prog),
+        target,
+        attach_type,
+        flags,
+        union,
+    };
+    LinkFd::from_raw_checked("BPF_LINK_CREATE", sys_bpf(cmd::LINK_CREATE, &mut a))
+}
+
+/// `BPF_LINK_CREATE` for a multi-program hook with ordering: tcx (`BPF_TCX_INGRESS`/
+/// `EGRESS`, target = ifindex) or netkit (`BPF_NETKIT_PRIMARY`/`PEER`). `flags` holds
+/// `BPF_F_BEFORE`/`AFTER` (with `BPF_F_ID` when `relative` is a program id, `BPF_F_LINK`
+/// when it is a link); `relative` 0 with BEFORE/AFTER means first/last.
+pub fn link_create_ordered(
+    prog: BorrowedFd<'_>,
+    ifindex: u32,
+    attach_type: u32,
+    flags: u32,
+    relative: u32,
+    expected_revision: u64,
+) -> Result<LinkFd> {
+    let mut u = [0u32; 8];
+    u[0] = relative;
+    // expected_revision is an __u64 at union offset 8.
+    u[2] = expected_revision as u32;
+    u[3] = (expected_revision >> 32) as u32;
+    if cfg!(target_endian = "big") {
+        u.swap(2, 3);
+    }
+    link_create_words(prog, ifindex, attach_type, flags, u)
+}
+
+/// `BPF_LINK_CREATE` with `BPF_NETFILTER`: protocol family `pf` (`NFPROTO_IPV4` = 2,
+/// `NFPROTO_IPV6` = 10), hook number (`NF_INET_PRE_ROUTING` = 0 ... `POST_ROUTING` = 4),
+/// priority (not `INT_MIN`/`INT_MAX`), and `flags` (`NETFILTER_IP_DEFRAG`). The hook is
+/// in the caller's network namespace.
+pub fn link_create_netfilter(
+    prog: BorrowedFd<'_>,
+    pf: u32,
+    hooknum: u32,
+    priority: i32,
+    flags: u32,
+) -> Result<LinkFd> {
+    let mut u = [0u32; 8];
+    u[0] = pf;
+    u[1] = hooknum;
+    u[2] = priority as u32;
+    u[3] = flags;
+    link_create_words(prog, 0, 45, 0, u)
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct LinkUpdateAttr {
+    link_fd: u32,
+    new_prog_fd: u32,
+    flags: u32,
+    old_prog_fd: u32,
+}
+
+/// `BPF_LINK_UPDATE`: swaps the program of `link` for `new_prog`; with `old` given
+/// (`BPF_F_REPLACE`), only if `old` is the program attached now.
+pub fn link_update(
+    link: BorrowedFd<'_>,
+    new_prog: BorrowedFd<'_>,
+    old: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let mut a = LinkUpdateAttr {
+        link_fd: raw(link),
+        new_prog_fd: raw(new_prog),
+        flags: if old.is_some() {
+            attach_flags::REPLACE
+        } else {
+            0
+        },
+        old_prog_fd: old.map_or(0, raw),
+    };
+    check("BPF_LINK_UPDATE", sys_bpf(CMD_LINK_UPDATE, &mut a)).map(drop)
+}
+
+/// `setsockopt(SO_ATTACH_BPF)`: runs `prog` (a socket filter) on every packet `sock` receives.
+pub fn socket_attach_bpf(sock: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<()> {
+    let fd: i32 = raw(prog) as i32;
+    // SAFETY: `fd` is a live i32 and the length passed is its size; `sock` is a valid fd.
+    let r = unsafe {
+        libc::setsockopt(
+            raw(sock) as i32,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_BPF,
+            (&fd as *const i32).cast(),
+            4,
+        )
+    };
+    check("setsockopt(SO_ATTACH_BPF)", i64::from(r)).map(drop)
+}
+
+/// `setsockopt(SO_DETACH_BPF)`: removes the socket filter of `sock`.
+pub fn socket_detach_bpf(sock: BorrowedFd<'_>) -> Result<()> {
+    let dummy: i32 = 0;
+    // SAFETY: `dummy` is a live i32 and the length passed is its size; `sock` is valid.
+    let r = unsafe {
+        libc::setsockopt(
+            raw(sock) as i32,
+            libc::SOL_SOCKET,
+            libc::SO_DETACH_BPF,
+            (&dummy as *const i32).cast(),
+            4,
+        )
+    };
+    check("setsockopt(SO_DETACH_BPF)", i64::from(r)).map(drop)
+}
+
+#[cfg(test)]
+mod net_attr_tests {
+    use super::*;
+
+    #[test]
+    fn net_attach_attrs_match_the_kernel_layout() {
+        assert_eq!(std::mem::size_of::<ProgAttachAttr>(), 32);
+        assert_eq!(std::mem::offset_of!(ProgAttachAttr, expected_revision), 24);
+        assert_eq!(std::mem::size_of::<LinkCreateNetAttr>(), 48);
+        assert_eq!(std::mem::size_of::<LinkUpdateAttr>(), 16);
+    }
+}

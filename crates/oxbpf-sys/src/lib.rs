@@ -4,7 +4,7 @@
 //! `perf_event_open` and its ioctls ([`perf`]), tracing links, iterators and probe PMU
 //! events ([`link`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
-//! primitives ([`ringbuf`]), epoll ([`epoll`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
+//! primitives ([`ringbuf`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
 //!
 //! It does not know about ELF, BTF types or what a program means: callers pass bytes,
@@ -27,6 +27,7 @@ pub mod filemap;
 pub mod fs;
 pub mod link;
 pub mod mmap;
+pub mod netlink;
 pub mod perf;
 pub mod pod;
 pub mod ringbuf;
@@ -57,13 +58,23 @@ pub enum Error {
     /// An argument the kernel would reject, caught before the call.
     #[error("{0}")]
     Invalid(String),
+    /// A netlink request failed; `message` is the kernel's extended-ack text, if any.
+    #[error("{call}: {errno}{}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Netlink {
+        /// The request (`RTM_SETLINK IFLA_XDP`).
+        call: &'static str,
+        /// The kernel's error number.
+        errno: Errno,
+        /// The extended-ack message (`NLMSGERR_ATTR_MSG`).
+        message: Option<String>,
+    },
 }
 
 impl Error {
     /// The errno of a failed system call, if this is one.
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Syscall { errno, .. } => Some(*errno),
+            Error::Syscall { errno, .. } | Error::Netlink { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error().map(Errno),
             Error::Invalid(_) => None,
         }

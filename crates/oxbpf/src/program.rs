@@ -6,6 +6,8 @@ use oxbpf_sys::ProgFd;
 
 use crate::error::{Error, Result};
 
+mod net;
+
 /// A program loaded into the kernel (unloaded when dropped and no link holds it).
 #[derive(Debug)]
 pub struct Program {
@@ -69,6 +71,9 @@ impl Program {
             program: self.name.clone(),
             source,
         };
+        if let Some(reason) = net::explicit_attach_reason(&self.def) {
+            return Err(self.cannot(&reason));
+        }
         match &self.def.attach {
             AttachPoint::Tracepoint { category, name } => {
                 oxbpf_attach::tracepoint::attach(self.fd.as_fd(), category, name).map_err(attach)
