@@ -6,6 +6,8 @@
 mod asm_cmd;
 mod btf_cmd;
 mod output;
+mod probe_cmd;
+mod prog_cmd;
 mod run;
 
 use std::path::PathBuf;
@@ -66,6 +68,12 @@ enum Cmd {
     Disasm(asm_cmd::DisasmArgs),
     /// Assemble LLVM-syntax BPF text into a loadable ELF object.
     Asm(asm_cmd::AsmArgs),
+    /// Probe what the running kernel supports: program and map types, helpers per
+    /// program type, capabilities, BTF kinds.
+    Probe(probe_cmd::ProbeArgs),
+    /// Inspect loaded programs: list them, dump their xlated or JITed code.
+    #[command(subcommand)]
+    Prog(prog_cmd::ProgCmd),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +89,8 @@ fn main() -> ExitCode {
         Cmd::Btf(cmd) => btf_cmd::run(cmd),
         Cmd::Disasm(args) => asm_cmd::disasm(args),
         Cmd::Asm(args) => asm_cmd::asm(args),
+        Cmd::Probe(args) => probe_cmd::run(args),
+        Cmd::Prog(cmd) => prog_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
