@@ -225,8 +225,52 @@ pub fn match_filter_functions(text: &str, pattern: &str) -> Vec<String> {
         .collect()
 }
 
+/// The text-symbol names of `/proc/kallsyms` text (`addr type name [module]`, types
+/// `t`/`T`), one a line, in the `available_filter_functions` format.
+pub fn kallsyms_functions(text: &str) -> String {
+    let mut out = String::new();
+    for l in text.lines() {
+        let mut f = l.split_whitespace();
+        let (Some(_), Some(ty), Some(name)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        if ty.eq_ignore_ascii_case("t") {
+            out.push_str(name);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The list globs are matched against: tracefs `available_filter_functions` (functions
+/// fprobes can attach to), else the text symbols of /proc/kallsyms (wider: a function
+/// that ftrace cannot patch then fails at attach time).
+fn function_list(pattern: &str) -> Result<String> {
+    let not_found = |detail: String| Error::NoAttachPoint {
+        what: format!("a kernel function matching {pattern:?}"),
+        detail,
+    };
+    let tracefs = oxbpf_sys::fs::tracefs().ok();
+    let aff = tracefs.map(|t| t.join("available_filter_functions"));
+    let first = match aff.as_deref().map(std::fs::read_to_string) {
+        Some(Ok(text)) => return Ok(text),
+        Some(Err(e)) => format!(
+            "{}: {e}",
+            aff.as_deref()
+                .unwrap_or_else(|| std::path::Path::new(""))
+                .display()
+        ),
+        None => "tracefs is not mounted".to_owned(),
+    };
+    match std::fs::read_to_string("/proc/kallsyms") {
+        Ok(text) => Ok(kallsyms_functions(&text)),
+        Err(e) => Err(not_found(format!("{first}; /proc/kallsyms: {e}"))),
+    }
+}
+
 /// Resolves kprobe.multi `patterns` (plain names pass through; globs are matched against
-/// tracefs `available_filter_functions`). A glob matching nothing is an error naming it.
+/// tracefs `available_filter_functions`, or /proc/kallsyms where that cannot be read). A
+/// glob matching nothing is an error naming it.
 pub fn resolve_multi(patterns: &[&str]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut funcs: Option<String> = None;
@@ -237,23 +281,13 @@ pub fn resolve_multi(patterns: &[&str]) -> Result<Vec<String>> {
             continue;
         }
         if funcs.is_none() {
-            let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
-                what: format!("kprobe.multi {p}"),
-                source,
-            })?;
-            let path = tracefs.join("available_filter_functions");
-            funcs = Some(
-                std::fs::read_to_string(&path).map_err(|e| Error::NoAttachPoint {
-                    what: format!("kernel functions matching {p:?}"),
-                    detail: format!("cannot read {}: {e}", path.display()),
-                })?,
-            );
+            funcs = Some(function_list(p)?);
         }
         let matched = match_filter_functions(funcs.as_deref().unwrap_or(""), p);
         if matched.is_empty() {
             return Err(Error::NoAttachPoint {
-                what: format!("kernel functions matching {p:?}"),
-                detail: "no match in tracefs available_filter_functions".into(),
+                what: format!("a kernel function matching {p:?}"),
+                detail: "no match among the traceable functions".into(),
             });
         }
         out.extend(matched);
@@ -344,6 +378,13 @@ mod tests {
         );
         assert_eq!(match_filter_functions(text, "x*"), vec!["xfs_read"]);
         assert!(match_filter_functions(text, "nothing*").is_empty());
+    }
+
+    #[test]
+    fn kallsyms_text_symbols_only() {
+        let text = "ffffffff81000000 T _stext\nffffffff82000000 D some_data\n\
+                    ffffffff81001000 t vfs_read\nffffffffc0000000 t xfs_read\t[xfs]\nbad\n";
+        assert_eq!(kallsyms_functions(text), "_stext\nvfs_read\nxfs_read\n");
     }
 
     #[test]

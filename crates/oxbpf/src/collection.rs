@@ -151,6 +151,7 @@ impl Collection {
                 func_info_rec_size: 8,
                 line_info: &line_info,
                 line_info_rec_size: 16,
+                attach_btf_id: crate::attach_target::attach_btf_id(p)?,
                 ..Default::default()
             };
             let loaded = verifier::load_with_log(&load, opts.log_level, opts.log_size);

@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod attach_target;
 mod collection;
 mod error;
 pub mod features;

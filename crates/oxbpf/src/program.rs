@@ -1,7 +1,8 @@
 //! A loaded program.
 
-use oxbpf_attach::Link;
-use oxbpf_obj::{AttachPoint, SectionDef};
+use oxbpf_attach::btf_tracing::{self, BtfHook};
+use oxbpf_attach::{Link, uprobe};
+use oxbpf_obj::{AttachPoint, AttachType, SectionDef};
 use oxbpf_sys::ProgFd;
 
 use crate::error::{Error, Result};
@@ -62,7 +63,41 @@ impl Program {
 
     /// True if the section names a hook that [`Program::attach`] supports.
     pub fn can_attach(&self) -> bool {
-        matches!(self.def.attach, AttachPoint::Tracepoint { .. })
+        match &self.def.attach {
+            AttachPoint::Tracepoint { .. }
+            | AttachPoint::RawTracepoint { .. }
+            | AttachPoint::TpBtf { .. }
+            | AttachPoint::Fentry { .. }
+            | AttachPoint::Fexit { .. }
+            | AttachPoint::Kprobe { .. } => true,
+            AttachPoint::Lsm { .. } => self.def.expected_attach_type == Some(AttachType::LSM_MAC),
+            AttachPoint::Uprobe {
+                binary: Some(_),
+                func: Some(_),
+                ..
+            } => true,
+            AttachPoint::Other => {
+                matches!(
+                    self.def.expected_attach_type,
+                    Some(
+                        AttachType::TRACE_KPROBE_MULTI
+                            | AttachType::TRACE_KPROBE_SESSION
+                            | AttachType::MODIFY_RETURN
+                            | AttachType::TRACE_ITER
+                    )
+                ) && self.section_target().is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// The text after the section's first `/` (`vfs_*` of `kprobe.multi/vfs_*`).
+    fn section_target(&self) -> Option<&str> {
+        self.section
+            .trim_start_matches('?')
+            .split_once('/')
+            .map(|(_, t)| t)
+            .filter(|t| !t.is_empty())
     }
 
     /// Attaches the program where its section says.
@@ -74,9 +109,83 @@ impl Program {
         if let Some(reason) = net::explicit_attach_reason(&self.def) {
             return Err(self.cannot(&reason));
         }
+        let fd = self.fd.as_fd();
         match &self.def.attach {
             AttachPoint::Tracepoint { category, name } => {
                 oxbpf_attach::tracepoint::attach(self.fd.as_fd(), category, name).map_err(attach)
+            }
+            AttachPoint::RawTracepoint { name } => {
+                oxbpf_attach::raw_tp::attach(fd, name).map_err(attach)
+            }
+            AttachPoint::TpBtf { name } => {
+                btf_tracing::attach(fd, BtfHook::TpBtf, name, 0).map_err(attach)
+            }
+            AttachPoint::Fentry { func } => {
+                btf_tracing::attach(fd, BtfHook::Fentry, func, 0).map_err(attach)
+            }
+            AttachPoint::Fexit { func } => {
+                btf_tracing::attach(fd, BtfHook::Fexit, func, 0).map_err(attach)
+            }
+            AttachPoint::Lsm { hook }
+                if self.def.expected_attach_type == Some(AttachType::LSM_MAC) =>
+            {
+                btf_tracing::attach(fd, BtfHook::Lsm, hook, 0).map_err(attach)
+            }
+            AttachPoint::Kprobe {
+                func,
+                offset,
+                retprobe,
+            } => {
+                let opts = oxbpf_attach::kprobe::KprobeOptions {
+                    offset: *offset,
+                    retprobe: *retprobe,
+                    ..Default::default()
+                };
+                oxbpf_attach::kprobe::attach(fd, func, &opts).map_err(attach)
+            }
+            AttachPoint::Uprobe {
+                binary: Some(binary),
+                func: Some(func),
+                retprobe,
+            } => match self.def.expected_attach_type {
+                Some(t @ (AttachType::TRACE_UPROBE_MULTI | AttachType::TRACE_UPROBE_SESSION)) => {
+                    let opts = uprobe::UprobeMultiOptions {
+                        retprobe: *retprobe,
+                        session: t == AttachType::TRACE_UPROBE_SESSION,
+                        ..Default::default()
+                    };
+                    uprobe::attach_multi(fd, binary, &[func.as_str()], &opts).map_err(attach)
+                }
+                _ => {
+                    let opts = uprobe::UprobeOptions {
+                        retprobe: *retprobe,
+                        ..Default::default()
+                    };
+                    let target = uprobe::UprobeTarget::Symbol(func.clone());
+                    uprobe::attach(fd, binary, &target, &opts).map_err(attach)
+                }
+            },
+            AttachPoint::Other if self.can_attach() => {
+                let target = self.section_target().unwrap_or_default();
+                match self.def.expected_attach_type {
+                    Some(
+                        t @ (AttachType::TRACE_KPROBE_MULTI | AttachType::TRACE_KPROBE_SESSION),
+                    ) => {
+                        let opts = oxbpf_attach::kprobe::KprobeMultiOptions {
+                            retprobe: self
+                                .section
+                                .trim_start_matches('?')
+                                .starts_with("kretprobe"),
+                            session: t == AttachType::TRACE_KPROBE_SESSION,
+                            ..Default::default()
+                        };
+                        oxbpf_attach::kprobe::attach_multi(fd, &[target], &opts).map_err(attach)
+                    }
+                    Some(AttachType::MODIFY_RETURN) => {
+                        btf_tracing::attach(fd, BtfHook::FmodRet, target, 0).map_err(attach)
+                    }
+                    _ => oxbpf_attach::iter::attach(fd, target, None).map_err(attach),
+                }
             }
             AttachPoint::None => Err(self.cannot("the section names no attach point")),
             other => Err(self.cannot(&format!(
