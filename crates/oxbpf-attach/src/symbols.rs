@@ -42,6 +42,69 @@ fn is_library(file: &str, name: &str) -> bool {
     rest.starts_with(".so") || (rest.starts_with('-') && rest.contains(".so"))
 }
 
+const LD_SO_CACHE: &str = "/etc/ld.so.cache";
+const CACHE_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+/// `FLAG_ELF_LIBC6 | FLAG_X8664_LIB64` of glibc's ldconfig.
+const CACHE_FLAGS_X86_64: i32 = 0x0303;
+
+fn u32_at(d: &[u8], off: usize) -> Option<u32> {
+    let b = d.get(off..off.checked_add(4)?)?;
+    Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn cstr_at(d: &[u8], off: usize) -> Option<&str> {
+    let rest = d.get(off..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// The (soname, path, flags) entries of an ld.so.cache in glibc's "new" format (alone,
+/// or after an old-format part). Entries whose strings fall outside the data are skipped;
+/// data without the format's magic gives none.
+pub fn parse_ld_so_cache(data: &[u8]) -> Vec<(String, PathBuf, i32)> {
+    let Some(start) = data
+        .windows(CACHE_MAGIC.len())
+        .position(|w| w == CACHE_MAGIC)
+    else {
+        return Vec::new();
+    };
+    let d = &data[start..];
+    // Header: magic+version (20), nlibs, len_strings, flags+pad, extension_offset,
+    // unused[3] = 48 bytes; entries of 24: flags, key, value, osversion, hwcap (u64).
+    let Some(nlibs) = u32_at(d, 20) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for i in 0..nlibs as usize {
+        let Some(base) = i.checked_mul(24).and_then(|o| o.checked_add(48)) else {
+            break;
+        };
+        let (Some(flags), Some(key), Some(value)) =
+            (u32_at(d, base), u32_at(d, base + 4), u32_at(d, base + 8))
+        else {
+            break;
+        };
+        // String offsets are relative to the start of the new-format part.
+        if let (Some(k), Some(v)) = (cstr_at(d, key as usize), cstr_at(d, value as usize)) {
+            out.push((k.to_owned(), PathBuf::from(v), flags as i32));
+        }
+    }
+    out
+}
+
+/// The library `name` in /etc/ld.so.cache (x86-64 entries first).
+fn from_ld_so_cache(name: &str) -> Option<PathBuf> {
+    let data = std::fs::read(LD_SO_CACHE).ok()?;
+    let entries = parse_ld_so_cache(&data);
+    let hit = |want_arch: bool| {
+        entries
+            .iter()
+            .find(|(so, _, f)| is_library(so, name) && (!want_arch || *f == CACHE_FLAGS_X86_64))
+            .map(|(_, p, _)| p.clone())
+    };
+    hit(cfg!(target_arch = "x86_64")).or_else(|| hit(false))
+}
+
 /// Paths of files mapped into process `pid` (`None`: this process), from
 /// /proc/<pid>/maps, in first-mapped order, each once.
 pub fn mapped_files(pid: Option<u32>) -> Result<Vec<PathBuf>> {
@@ -72,8 +135,8 @@ pub fn parse_maps(text: &str) -> Vec<PathBuf> {
 }
 
 /// Resolves the binary a uprobe names: a path (with a `/`) as is; a library name
-/// (`libc`, `libc.so.6`) among the files mapped by `pid` (or this process), then in the
-/// standard library directories; any other name on `$PATH`.
+/// (`libc`, `libc.so.6`) among the files mapped by `pid` (or this process), then in
+/// /etc/ld.so.cache, then in the standard library directories; any other name on `$PATH`.
 pub fn find_binary(name: &str, pid: Option<u32>) -> Result<PathBuf> {
     if name.is_empty() {
         return Err(binary_err(Path::new(name), "empty binary name"));
@@ -96,6 +159,9 @@ pub fn find_binary(name: &str, pid: Option<u32>) -> Result<PathBuf> {
                 return Ok(p);
             }
         }
+        if let Some(p) = from_ld_so_cache(name) {
+            return Ok(p);
+        }
         for dir in LIB_DIRS {
             let Ok(rd) = std::fs::read_dir(dir) else {
                 continue;
@@ -113,7 +179,7 @@ pub fn find_binary(name: &str, pid: Option<u32>) -> Result<PathBuf> {
         return Err(binary_err(
             Path::new(name),
             format!(
-                "library not mapped by {} and not in {}",
+                "library not mapped by {}, not in {LD_SO_CACHE} and not in {}",
                 pid.map_or("this process".to_owned(), |p| format!("process {p}")),
                 LIB_DIRS.join(", ")
             ),
@@ -240,6 +306,74 @@ mod tests {
         assert!(is_library("libssl-3.so", "libssl"));
         assert!(!is_library("libcrypt.so.1", "libc"));
         assert!(!is_library("libc.so.6", "libc.so.7"));
+    }
+
+    fn cache_bytes(entries: &[(i32, &str, &str)], prefix: &[u8]) -> Vec<u8> {
+        let mut strings = Vec::new();
+        let table_end = 48 + 24 * entries.len();
+        let mut table = Vec::new();
+        for (flags, k, v) in entries {
+            let ko = table_end + strings.len();
+            strings.extend_from_slice(k.as_bytes());
+            strings.push(0);
+            let vo = table_end + strings.len();
+            strings.extend_from_slice(v.as_bytes());
+            strings.push(0);
+            table.extend_from_slice(&flags.to_ne_bytes());
+            table.extend_from_slice(&(ko as u32).to_ne_bytes());
+            table.extend_from_slice(&(vo as u32).to_ne_bytes());
+            table.extend_from_slice(&[0u8; 12]);
+        }
+        let mut d = prefix.to_vec();
+        d.extend_from_slice(CACHE_MAGIC);
+        d.extend_from_slice(&(entries.len() as u32).to_ne_bytes());
+        d.extend_from_slice(&(strings.len() as u32).to_ne_bytes());
+        d.resize(prefix.len() + 48, 0);
+        d.extend_from_slice(&table);
+        d.extend_from_slice(&strings);
+        d
+    }
+
+    #[test]
+    fn parses_hand_built_ld_so_cache() {
+        let d = cache_bytes(
+            &[
+                (0x0303, "libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+                (0x0003, "libc.so.6", "/lib32/libc.so.6"),
+            ],
+            b"ld.so-1.7.0\0junk",
+        );
+        let e = parse_ld_so_cache(&d);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].0, "libc.so.6");
+        assert_eq!(e[0].1, PathBuf::from("/lib/x86_64-linux-gnu/libc.so.6"));
+        assert_eq!(e[1].2, 3);
+    }
+
+    #[test]
+    fn truncated_or_foreign_ld_so_cache_never_panics() {
+        assert!(parse_ld_so_cache(b"").is_empty());
+        assert!(parse_ld_so_cache(b"not a cache at all").is_empty());
+        let d = cache_bytes(&[(0x0303, "libx.so", "/x")], b"");
+        for n in 0..d.len() {
+            let _ = parse_ld_so_cache(&d[..n]);
+        }
+        let mut bad = d.clone();
+        bad[20..24].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(parse_ld_so_cache(&bad).len(), 1);
+    }
+
+    #[test]
+    fn system_ld_so_cache_lists_libc() {
+        let Ok(data) = std::fs::read(LD_SO_CACHE) else {
+            return;
+        };
+        let e = parse_ld_so_cache(&data);
+        assert!(
+            e.iter().any(|(so, _, _)| so == "libc.so.6"),
+            "{} entries",
+            e.len()
+        );
     }
 
     #[test]
