@@ -826,7 +826,20 @@ pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(BtfInfo, Vec<u8>, String)> {
         name_len: name.len() as u32,
         ..Default::default()
     };
-    btf_info_into(fd, &mut info)?;
+    match btf_info_into(fd, &mut info) {
+        // Before 5.11 bpf_btf_info ends at `id`: the kernel refuses a non-zero tail, so
+        // ask again without the name (which such kernels do not record anyway).
+        Err(e) if e.errno() == Some(Errno::E2BIG) => {
+            name.clear();
+            info = BtfInfo {
+                btf: info.btf,
+                btf_size: sizes.btf_size,
+                ..Default::default()
+            };
+            btf_info_into(fd, &mut info)?;
+        }
+        r => r?,
+    }
     if info.btf_size != sizes.btf_size {
         return Err(Error::Invalid(format!(
             "BTF object {}: size changed between calls ({} then {} bytes)",

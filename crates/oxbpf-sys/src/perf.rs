@@ -108,7 +108,7 @@ fn ioctl(
 ) -> Result<()> {
     // SAFETY: these perf ioctls take an integer argument (not a pointer), and `fd` is a
     // live descriptor borrowed for the duration of the call.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), req, arg) };
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), req as libc::Ioctl, arg) };
     if ret < 0 {
         Err(Error::last(call))
     } else {
