@@ -134,6 +134,23 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
     Some(out)
 }
 
+/// Raises RLIMIT_MEMLOCK to unlimited, which kernels before 5.11 charge BPF maps and
+/// programs against (later kernels account them to the memory cgroup instead, and raising
+/// the limit may be refused there: the caller should only do this where it is needed).
+pub fn raise_memlock_rlimit() -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: `lim` is a valid rlimit that outlives the call; setrlimit only reads it.
+    let ret = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) };
+    if ret < 0 {
+        Err(Error::last("setrlimit(RLIMIT_MEMLOCK)"))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

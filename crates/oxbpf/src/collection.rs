@@ -66,6 +66,7 @@ impl Collection {
         opts: &LoadOptions,
         features: &BtfFeatures,
     ) -> Result<Collection> {
+        crate::memlock::ensure();
         let mut warnings = Vec::new();
         let btf = spec.btf_for_load()?;
         let btf_fd = match &btf {

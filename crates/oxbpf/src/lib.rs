@@ -26,6 +26,7 @@ mod collection;
 mod error;
 pub mod features;
 pub mod kernel_btf;
+mod memlock;
 mod program;
 pub mod verifier;
 
