@@ -17,7 +17,6 @@ enum {
 	PERF_HITS = 7,     /* perf_event samples, any thread */
 	ITER_TASKS = 8,    /* tasks the iterator saw */
 	LIBC_GETPID = 9,   /* uprobe on libc's getpid */
-	COOKIE = 10,       /* BPF cookie seen by the last uprobe entry */
 	NSLOTS = 16,
 };
 
@@ -88,7 +87,6 @@ int on_entry(void *ctx)
 		return 0;
 	add(UPROBE_HITS, 1);
 	set(UPROBE_ARG, *(__u64 *)((char *)ctx + PT_REGS_DI));
-	set(COOKIE, bpf_get_attach_cookie(ctx));
 	return 0;
 }
 

@@ -341,6 +341,13 @@ pub fn attach_multi(
                 "{source}: needs Linux 5.18 built with CONFIG_FPROBE (kprobe.session: 6.10)"
             ),
         },
+        Some(Errno::EINVAL) => Error::Unsupported {
+            what: kind.into(),
+            reason: format!(
+                "{source}: the kernel does not know {kind} links (Linux 5.18 with \
+                 CONFIG_FPROBE; kprobe.session: 6.10) or rejects these targets"
+            ),
+        },
         Some(Errno::ENOENT | Errno::ESRCH) => Error::NoAttachPoint {
             what: format!("kernel functions {}", syms.join(",")),
             detail: format!("{source}: not all are in kallsyms / traceable"),

@@ -267,6 +267,13 @@ pub fn attach_multi(
                     what: kind.into(),
                     reason: format!("{source}: needs Linux 6.6 (uprobe.session: 6.13)"),
                 },
+                Some(Errno::EINVAL) => Error::Unsupported {
+                    what: kind.into(),
+                    reason: format!(
+                        "{source}: the kernel does not know {kind} links (Linux 6.6; \
+                         uprobe.session: 6.13) or rejects these offsets"
+                    ),
+                },
                 _ => Error::Kernel {
                     what: what.clone(),
                     source,
