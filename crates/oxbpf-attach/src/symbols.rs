@@ -106,7 +106,7 @@ fn from_ld_so_cache(name: &str) -> Option<PathBuf> {
 }
 
 /// Paths of files mapped into process `pid` (`None`: this process), from
-/// /proc/<pid>/maps, in first-mapped order, each once.
+/// `/proc/<pid>/maps`, in first-mapped order, each once.
 pub fn mapped_files(pid: Option<u32>) -> Result<Vec<PathBuf>> {
     let path = match pid {
         Some(p) => format!("/proc/{p}/maps"),
@@ -117,7 +117,7 @@ pub fn mapped_files(pid: Option<u32>) -> Result<Vec<PathBuf>> {
     Ok(parse_maps(&text))
 }
 
-/// The file paths of /proc/<pid>/maps text, each once, in order.
+/// The file paths of `/proc/<pid>/maps` text, each once, in order.
 pub fn parse_maps(text: &str) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     for line in text.lines() {
