@@ -11,7 +11,7 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 
 #[test]
 fn rodata_constants_steer_the_program_and_data_maps_record_it() {
-    if !common::have_bpf() {
+    if !common::have_bpf() || !common::have(oxbpf::features::Capability::BpfLoop) {
         return;
     }
     let mut spec = ObjectSpec::from_file(common::fixture("globals.bpf.o")).unwrap();
@@ -54,7 +54,7 @@ fn rodata_constants_steer_the_program_and_data_maps_record_it() {
 
 #[test]
 fn untargeted_process_leaves_data_untouched() {
-    if !common::have_bpf() {
+    if !common::have_bpf() || !common::have(oxbpf::features::Capability::BpfLoop) {
         return;
     }
     let mut spec = ObjectSpec::from_file(common::fixture("globals.bpf.o")).unwrap();

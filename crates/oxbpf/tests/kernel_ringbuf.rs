@@ -7,7 +7,10 @@ use oxbpf::maps::RingBuf;
 
 #[test]
 fn every_record_arrives_once_in_order() {
-    if !common::have_bpf() {
+    if !common::have_bpf()
+        || !common::have(oxbpf::features::Capability::BpfLoop)
+        || !common::have_prog_type(oxbpf::obj::ProgramType::SYSCALL)
+    {
         return;
     }
     let coll = common::load("ringfill.bpf.o");
@@ -35,7 +38,10 @@ fn every_record_arrives_once_in_order() {
 
 #[test]
 fn bad_size_argument_is_reported_by_the_program() {
-    if !common::have_bpf() {
+    if !common::have_bpf()
+        || !common::have(oxbpf::features::Capability::BpfLoop)
+        || !common::have_prog_type(oxbpf::obj::ProgramType::SYSCALL)
+    {
         return;
     }
     let coll = common::load("ringfill.bpf.o");

@@ -27,3 +27,46 @@ pub fn load(name: &str) -> oxbpf::Collection {
     oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
+
+/// `major.minor` of a release string such as `6.1.0-57-cloud-amd64` or `5.10`.
+pub fn parse_release(s: &str) -> (u32, u32) {
+    let mut it = s
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+/// `major.minor` of the running kernel.
+pub fn kernel_release() -> (u32, u32) {
+    parse_release(&std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap())
+}
+
+/// True if the kernel has capability `c`; prints why the test is skipped otherwise.
+pub fn have(c: oxbpf::features::Capability) -> bool {
+    match oxbpf::features::capability_supported(c) {
+        Ok(true) => true,
+        Ok(false) => {
+            eprintln!(
+                "skipping: the kernel lacks {c} (since {})",
+                oxbpf::features::min_kernel(oxbpf::features::Feature::Capability(c))
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("skipping: cannot tell whether the kernel has {c}: {e}");
+            false
+        }
+    }
+}
+
+/// True if the kernel has program type `t`; prints why the test is skipped otherwise.
+pub fn have_prog_type(t: oxbpf::obj::ProgramType) -> bool {
+    match oxbpf::features::prog_type_supported(t) {
+        Ok(true) => true,
+        other => {
+            eprintln!("skipping: program type {t} not available here ({other:?})");
+            false
+        }
+    }
+}
