@@ -36,6 +36,71 @@ pub struct Payload {
     pub init: PathBuf,
     /// Test binaries.
     pub tests: Vec<TestBinary>,
+    /// Host programs the tests run ([`HOST_TOOLS`]) and the shared libraries they need,
+    /// packed at their host paths.
+    pub host_files: Vec<PathBuf>,
+}
+
+/// Host programs the network tests run inside the guest (iproute2's `ip` and `tc`, and
+/// `bash` for `/dev/udp`), shipped with their dynamic loader and libraries.
+pub const HOST_TOOLS: &[&str] = &["ip", "tc", "bash"];
+
+/// Where [`HOST_TOOLS`] are looked for (the guest's `/init` sets the same `PATH`).
+const TOOL_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// The absolute paths `ldd` names in its output: `lib => /path (0x…)` and the loader's
+/// `/lib64/ld-linux-x86-64.so.2 (0x…)`; `linux-vdso.so.1` and `not found` lines have none.
+pub fn ldd_paths(out: &str) -> Vec<PathBuf> {
+    out.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let p = match l.split_once("=>") {
+                Some((_, rhs)) => rhs.trim(),
+                None => l,
+            };
+            let p = p.split_whitespace().next()?;
+            p.starts_with('/').then(|| PathBuf::from(p))
+        })
+        .collect()
+}
+
+/// Each found [`HOST_TOOLS`] program and its libraries (per `ldd`); a tool the host lacks
+/// is reported and left out (the tests that need it skip, naming it).
+pub fn host_tool_files() -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for tool in HOST_TOOLS {
+        let Some(exe) = TOOL_DIRS
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.is_file())
+        else {
+            eprintln!(
+                "kernel-tests: note: `{tool}` not found in {} — tests that need it will skip",
+                TOOL_DIRS.join(":")
+            );
+            continue;
+        };
+        let out = Command::new("ldd").arg(&exe).output().map_err(|e| {
+            format!(
+                "running ldd {} (to ship it into the guest): {e}",
+                exe.display()
+            )
+        })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains("not found") {
+            return Err(format!(
+                "ldd {}: a library is missing:\n{text}",
+                exe.display()
+            ));
+        }
+        // "not a dynamic executable" (static) exits non-zero and names no library.
+        for p in std::iter::once(exe).chain(ldd_paths(&text)) {
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Adds the musl target with rustup when it is missing (says so).
@@ -135,6 +200,7 @@ pub fn build(workspace: &Path) -> Result<Payload, String> {
         workspace: workspace.to_path_buf(),
         init,
         tests,
+        host_files: host_tool_files()?,
     })
 }
 
@@ -172,6 +238,8 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
         .dir("/proc")
         .dir("/sys")
         .dir("/tmp")
+        // `ip netns add` creates /run/netns.
+        .dir("/run")
         .file("/init", 0o755, &init)
         // /init is multi-call: the tests exec these.
         .file("/bin/true", 0o755, &init)
@@ -180,6 +248,10 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
     for t in &payload.tests {
         let path = format!("{TESTS_DIR}/{}/{}", t.package, t.target);
         c.file(&path, 0o755, &read(&t.path)?);
+    }
+    for f in &payload.host_files {
+        // Symlinks (the loader's /lib64 path) are packed as copies of their target.
+        c.file(&f.to_string_lossy(), 0o755, &read(f)?);
     }
     for m in &kernel.modules {
         let name = m.file_name().and_then(|n| n.to_str()).unwrap_or("m.ko");
@@ -196,4 +268,25 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
         )?;
     }
     Ok(c.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldd_paths_takes_libraries_and_the_loader_but_not_the_vdso() {
+        let out = "\tlinux-vdso.so.1 (0x00007ffd)\n\
+                   \tlibtinfo.so.6 => /lib/x86_64-linux-gnu/libtinfo.so.6 (0x00007f61)\n\
+                   \tlibgone.so.1 => not found\n\
+                   \t/lib64/ld-linux-x86-64.so.2 (0x00007f61)\n";
+        assert_eq!(
+            ldd_paths(out),
+            [
+                PathBuf::from("/lib/x86_64-linux-gnu/libtinfo.so.6"),
+                PathBuf::from("/lib64/ld-linux-x86-64.so.2")
+            ]
+        );
+        assert!(ldd_paths("\tnot a dynamic executable\n").is_empty());
+    }
 }

@@ -159,17 +159,26 @@ impl Verdict {
 
 /// The first line a test printed that says it skipped (`skipping: …`, `skipped: …`,
 /// `… skipped` forms the tests use), trimmed.
+///
+/// With `--nocapture` libtest prints `test NAME ... ` without a newline, so the test's
+/// first output line shares the line with it: that prefix is cut off before looking.
 pub fn skip_reason(output: &str) -> Option<String> {
     output
         .lines()
-        .map(str::trim)
+        .map(|l| {
+            let l = l.trim();
+            match l.strip_prefix("test ").and_then(|r| r.split_once(" ... ")) {
+                Some((_, rest)) => rest.trim(),
+                None if l.starts_with("test ") => "",
+                None => l,
+            }
+        })
         .find(|l| {
             let lower = l.to_ascii_lowercase();
-            !l.starts_with("test ")
-                && (lower.starts_with("skipping")
-                    || lower.starts_with("skipped")
-                    || lower.contains(": skipping")
-                    || lower.contains("skipped:"))
+            lower.starts_with("skipping")
+                || lower.starts_with("skipped")
+                || lower.contains(": skipping")
+                || lower.contains("skipped:")
         })
         .map(str::to_owned)
 }
@@ -314,6 +323,18 @@ mod tests {
         assert_eq!(
             classify("t", true, "test t ... ok\n"),
             (Verdict::Pass, String::new())
+        );
+        // libtest's `test t ... ` and the test's first line share a line (--nocapture).
+        assert_eq!(
+            classify(
+                "t",
+                true,
+                "\nrunning 1 test\ntest t ... skipping: no kprobes (CONFIG_KPROBES=n)\nok\n"
+            ),
+            (
+                Verdict::Skip,
+                "skipping: no kprobes (CONFIG_KPROBES=n)".into()
+            )
         );
         // A test name containing "skip" is not a skip.
         assert_eq!(

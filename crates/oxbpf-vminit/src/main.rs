@@ -25,6 +25,8 @@ use oxbpf_vminit::{
 const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 /// Lines of a failed test's output echoed to the console.
 const LOG_TAIL_LINES: usize = 60;
+/// `PATH` of the tests: the host tools (`ip`, `tc`, `bash`) are packed at their host paths.
+const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn main() {
     // Multi-call: the tests exec /bin/true and /bin/false, which are this binary too.
@@ -55,6 +57,7 @@ fn run() {
         .unwrap_or_else(|e| format!("unknown ({e})"));
     println!("OXBPF-BEGIN {}", release.trim());
     load_modules();
+    loopback_up();
     let config = match fs::read_to_string(CONFIG_PATH) {
         Ok(text) => Config::parse(&text).unwrap_or_else(|e| {
             println!("{SETUP} config {e}");
@@ -139,6 +142,32 @@ fn load_modules() {
             Err(e) if e.contains("EEXIST") => println!("{SETUP} module {name} ok (built in)"),
             Err(e) => println!("{SETUP} module {name} {e}"),
         }
+    }
+}
+
+/// Brings `lo` up (tests use 127.0.0.1) with the packed `ip`, if there is one.
+fn loopback_up() {
+    let Some(ip) = GUEST_PATH
+        .split(':')
+        .map(|d| Path::new(d).join("ip"))
+        .find(|p| p.is_file())
+    else {
+        println!("{SETUP} lo up: no ip in {GUEST_PATH}");
+        return;
+    };
+    let out = Command::new(&ip)
+        .args(["link", "set", "dev", "lo", "up"])
+        .env("PATH", GUEST_PATH)
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => println!("{SETUP} lo up ok"),
+        Ok(o) => println!(
+            "{SETUP} lo up {}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => println!("{SETUP} lo up {}: {e}", ip.display()),
     }
 }
 
@@ -241,6 +270,7 @@ fn spawn_with_timeout(
     let mut child = Command::new(bin)
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env("RUST_BACKTRACE", "1")
+        .env("PATH", GUEST_PATH)
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
