@@ -57,6 +57,45 @@ pub enum Error {
         #[source]
         source: oxbpf_sys::Error,
     },
+    /// A batch command failed after processing some elements.
+    #[error("map {map:?}: {source} (after {processed} elements)")]
+    Batch {
+        /// The map's name.
+        map: String,
+        /// Elements processed before the failure.
+        processed: usize,
+        /// The failed command.
+        #[source]
+        source: oxbpf_sys::Error,
+    },
+    /// A global variable that the data section does not have.
+    #[error("global data {map:?}: no variable {var:?}")]
+    NoSuchVariable {
+        /// The data section (`.bss`).
+        map: String,
+        /// The variable asked for.
+        var: String,
+    },
+    /// A global variable accessed with a type of the wrong size.
+    #[error("global data {map:?}: variable {var:?} is {want} bytes, the type given is {got}")]
+    VariableSize {
+        /// The data section.
+        map: String,
+        /// The variable.
+        var: String,
+        /// The size of the type given.
+        got: usize,
+        /// The variable's size.
+        want: usize,
+    },
+    /// A write to a read-only view (a frozen `.rodata`).
+    #[error("global data {map:?}: read-only (frozen), cannot set {var:?}")]
+    ReadOnly {
+        /// The data section.
+        map: String,
+        /// The variable.
+        var: String,
+    },
     /// The ring buffer's shared memory holds something the protocol does not allow.
     #[error("ring buffer {map:?}: {source}")]
     Ring {
@@ -74,6 +113,7 @@ impl Error {
         match self {
             Error::Kernel { source, .. }
             | Error::Pin { source, .. }
+            | Error::Batch { source, .. }
             | Error::Ring { source, .. } => source.errno(),
             _ => None,
         }

@@ -1,10 +1,12 @@
 //! oxbpf-maps: reading and writing BPF maps from user space.
 //!
 //! Owns [`Map`] (an owned map descriptor with its name and kernel definition, raw-byte
-//! lookup/update/delete, key and entry iteration that survives concurrent deletion,
+//! lookup/update/delete, batch operations and batched iteration ([`Map::batches`]), key
+//! and entry iteration that survives concurrent deletion,
 //! pinning), typed views over [`Pod`] keys and values ([`HashMap`], [`Array`]), and the
 //! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
-//! rings on one epoll).
+//! rings on one epoll), and the perf buffer reader ([`PerfBuffer`]: a ring per CPU on one
+//! epoll, lost samples counted).
 //!
 //! It does not create maps from ELF specs or load programs (that is the `oxbpf` facade),
 //! and it makes no system calls itself: everything goes through `oxbpf-sys`.
@@ -26,13 +28,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod batch;
 mod error;
 mod map;
+mod perf;
 mod ringbuf;
 mod typed;
 
+pub use batch::{BatchOutcome, BatchToken, Batches};
 pub use error::{Error, Result, map_type_name};
 pub use map::{Entries, Keys, Map, MapDef, is_per_cpu, map_type};
 pub use oxbpf_sys::pod::Pod;
+pub use perf::{PerfBuffer, PerfBufferOptions, PerfStats, Wakeup};
 pub use ringbuf::{Record, RingBuf, RingBufPoller, RingStats};
 pub use typed::{Array, HashMap};

@@ -15,12 +15,18 @@ use crate::error::{Error, Result};
 pub mod map_type {
     pub const HASH: u32 = 1;
     pub const ARRAY: u32 = 2;
+    pub const PROG_ARRAY: u32 = 3;
+    pub const PERF_EVENT_ARRAY: u32 = 4;
     pub const PERCPU_HASH: u32 = 5;
     pub const PERCPU_ARRAY: u32 = 6;
     pub const LRU_HASH: u32 = 9;
     pub const LRU_PERCPU_HASH: u32 = 10;
+    pub const LPM_TRIE: u32 = 11;
     pub const PERCPU_CGROUP_STORAGE: u32 = 21;
+    pub const QUEUE: u32 = 22;
+    pub const STACK: u32 = 23;
     pub const RINGBUF: u32 = 27;
+    pub const BLOOM_FILTER: u32 = 30;
 }
 
 /// True for the per-CPU map types, whose values hold one 8-byte-aligned slot per

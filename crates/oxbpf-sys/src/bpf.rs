@@ -1322,3 +1322,197 @@ mod net_attr_tests {
         assert_eq!(std::mem::size_of::<LinkUpdateAttr>(), 16);
     }
 }
+
+// ---- batch element operations (BPF_MAP_*_BATCH, 5.6+) ----
+
+/// `BPF_MAP_LOOKUP_BATCH`.
+pub const CMD_MAP_LOOKUP_BATCH: u32 = 24;
+/// `BPF_MAP_LOOKUP_AND_DELETE_BATCH`.
+pub const CMD_MAP_LOOKUP_AND_DELETE_BATCH: u32 = 25;
+/// `BPF_MAP_UPDATE_BATCH`.
+pub const CMD_MAP_UPDATE_BATCH: u32 = 26;
+/// `BPF_MAP_DELETE_BATCH`.
+pub const CMD_MAP_DELETE_BATCH: u32 = 27;
+
+/// Attr of the `BPF_MAP_*_BATCH` commands (`struct { in_batch, out_batch, keys, values,
+/// count, map_fd, elem_flags, flags } batch`).
+#[repr(C)]
+#[derive(Debug, Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// Outcome of a batch lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Elements copied into the keys/values buffers.
+    pub count: u32,
+    /// True if the walk reached the end of the map (the kernel answered `ENOENT`, which
+    /// comes with a valid `count` on the last batch).
+    pub done: bool,
+}
+
+/// A failed batch command and how many elements it had processed before failing.
+#[derive(Debug, thiserror::Error)]
+#[error("{source} (after {processed} elements)")]
+pub struct BatchError {
+    /// Elements processed before the failure (the kernel's `count` on return).
+    pub processed: u32,
+    /// The failed command.
+    #[source]
+    pub source: Error,
+}
+
+/// `BPF_MAP_LOOKUP_BATCH` (or, with `delete`, `BPF_MAP_LOOKUP_AND_DELETE_BATCH`): copies up
+/// to `count` elements after the position `in_batch` (`None`: from the start) into `keys`
+/// (`count * key_size` bytes) and `values` (`count * value_size`, per-CPU maps: the
+/// rounded per-CPU size), and the position to resume from into `out_batch` (at least
+/// `max(key_size, 4)` bytes: hash maps use a u32 bucket index, other maps a key).
+#[allow(clippy::too_many_arguments)]
+pub fn map_lookup_batch(
+    fd: BorrowedFd<'_>,
+    delete: bool,
+    in_batch: Option<&[u8]>,
+    out_batch: &mut [u8],
+    keys: &mut [u8],
+    values: &mut [u8],
+    count: u32,
+    elem_flags: u64,
+) -> std::result::Result<BatchOutcome, BatchError> {
+    let (cmd, call) = if delete {
+        (
+            CMD_MAP_LOOKUP_AND_DELETE_BATCH,
+            "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+        )
+    } else {
+        (CMD_MAP_LOOKUP_BATCH, "BPF_MAP_LOOKUP_BATCH")
+    };
+    let mut a = BatchAttr {
+        in_batch: in_batch.map_or(0, slice_ptr),
+        out_batch: ptr(out_batch.as_mut_ptr()),
+        keys: ptr(keys.as_mut_ptr()),
+        values: ptr(values.as_mut_ptr()),
+        count,
+        map_fd: raw(fd),
+        elem_flags,
+        flags: 0,
+    };
+    match check(call, sys_bpf(cmd, &mut a)) {
+        Ok(_) => Ok(BatchOutcome {
+            count: a.count,
+            done: false,
+        }),
+        Err(Error::Syscall {
+            errno: Errno::ENOENT,
+            ..
+        }) => Ok(BatchOutcome {
+            count: a.count,
+            done: true,
+        }),
+        Err(source) => Err(BatchError {
+            processed: a.count,
+            source,
+        }),
+    }
+}
+
+/// `BPF_MAP_UPDATE_BATCH`: sets `count` elements from `keys` and `values` with
+/// `elem_flags`; returns how many were set.
+pub fn map_update_batch(
+    fd: BorrowedFd<'_>,
+    keys: &[u8],
+    values: &[u8],
+    count: u32,
+    elem_flags: u64,
+) -> std::result::Result<u32, BatchError> {
+    let mut a = BatchAttr {
+        keys: slice_ptr(keys),
+        values: slice_ptr(values),
+        count,
+        map_fd: raw(fd),
+        elem_flags,
+        ..Default::default()
+    };
+    match check(
+        "BPF_MAP_UPDATE_BATCH",
+        sys_bpf(CMD_MAP_UPDATE_BATCH, &mut a),
+    ) {
+        Ok(_) => Ok(a.count),
+        Err(source) => Err(BatchError {
+            processed: a.count,
+            source,
+        }),
+    }
+}
+
+/// `BPF_MAP_DELETE_BATCH`: deletes `count` keys from `keys`; returns how many were
+/// deleted (a missing key fails the call with `ENOENT` after the ones before it).
+pub fn map_delete_batch(
+    fd: BorrowedFd<'_>,
+    keys: &[u8],
+    count: u32,
+    elem_flags: u64,
+) -> std::result::Result<u32, BatchError> {
+    let mut a = BatchAttr {
+        keys: slice_ptr(keys),
+        count,
+        map_fd: raw(fd),
+        elem_flags,
+        ..Default::default()
+    };
+    match check(
+        "BPF_MAP_DELETE_BATCH",
+        sys_bpf(CMD_MAP_DELETE_BATCH, &mut a),
+    ) {
+        Ok(_) => Ok(a.count),
+        Err(source) => Err(BatchError {
+            processed: a.count,
+            source,
+        }),
+    }
+}
+
+/// `BPF_F_TEST_RUN_ON_CPU`.
+pub const TEST_RUN_ON_CPU: u32 = 1 << 0;
+
+/// `BPF_PROG_TEST_RUN` of a context-only program (raw_tp, syscall) once, on CPU `cpu`
+/// when given (`BPF_F_TEST_RUN_ON_CPU`, raw_tp programs only, 5.10+).
+pub fn prog_test_run_on_cpu(
+    prog: BorrowedFd<'_>,
+    ctx: &mut [u8],
+    cpu: Option<u32>,
+) -> Result<TestRun> {
+    let mut a = TestRunAttr {
+        prog_fd: raw(prog),
+        ctx_size_in: ctx.len() as u32,
+        ctx_in: if ctx.is_empty() { 0 } else { ptr(ctx.as_ptr()) },
+        flags: if cpu.is_some() { TEST_RUN_ON_CPU } else { 0 },
+        cpu: cpu.unwrap_or(0),
+        ..Default::default()
+    };
+    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
+    Ok(TestRun {
+        retval: a.retval,
+        duration: a.duration,
+    })
+}
+
+#[cfg(test)]
+mod batch_attr_tests {
+    use super::*;
+
+    #[test]
+    fn batch_attr_matches_the_kernel_layout() {
+        assert_eq!(std::mem::size_of::<BatchAttr>(), 56);
+        assert_eq!(std::mem::offset_of!(BatchAttr, count), 32);
+        assert_eq!(std::mem::offset_of!(BatchAttr, map_fd), 36);
+        assert_eq!(std::mem::offset_of!(BatchAttr, flags), 48);
+    }
+}

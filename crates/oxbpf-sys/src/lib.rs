@@ -4,7 +4,8 @@
 //! `perf_event_open` and its ioctls ([`perf`]), tracing links, iterators and probe PMU
 //! events ([`link`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
-//! primitives ([`ringbuf`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
+//! primitives ([`ringbuf`]), the perf event ring protocol ([`perf_ring`]), CPU affinity
+//! ([`sched`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
 //!
 //! It does not know about ELF, BTF types or what a program means: callers pass bytes,
@@ -29,8 +30,10 @@ pub mod link;
 pub mod mmap;
 pub mod netlink;
 pub mod perf;
+pub mod perf_ring;
 pub mod pod;
 pub mod ringbuf;
+pub mod sched;
 
 pub use errno::Errno;
 pub use fd::{BtfFd, LinkFd, MapFd, PerfEventFd, ProgFd};
