@@ -111,12 +111,13 @@ impl<'a> Listing<'a> {
         }
     }
 
-    /// The annotation for byte address `addr`: the nearest symbol at or before it.
+    /// The annotation for byte address `addr`: the nearest symbol at or before it
+    /// (functions before labels, then the greatest name, as llvm-objdump 19 picks).
     fn annotate(&self, addr: u64) -> Option<(&'a str, u64)> {
         self.symbols
             .iter()
             .filter(|s| (s.slot as u64).wrapping_mul(8) <= addr)
-            .max_by_key(|s| (s.slot, s.kind == SymbolKind::Function))
+            .max_by_key(|s| (s.slot, s.kind == SymbolKind::Function, s.name.as_str()))
             .map(|s| (s.name.as_str(), addr.wrapping_sub(s.slot as u64 * 8)))
     }
 }
@@ -136,13 +137,14 @@ impl fmt::Display for Listing<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut at = 0;
         while at < self.insns.len() {
-            let mut funcs: Vec<&Symbol> = self
+            // Of several functions at one address llvm-objdump 19 prints one header (the
+            // greatest name; all of them only with --show-all-symbols).
+            let header = self
                 .symbols
                 .iter()
                 .filter(|s| s.slot == at && s.kind == SymbolKind::Function)
-                .collect();
-            funcs.sort_by(|a, b| a.name.cmp(&b.name));
-            for s in funcs {
+                .max_by(|a, b| a.name.cmp(&b.name));
+            if let Some(s) = header {
                 write!(f, "\n{:016x} <{}>:\n", at as u64 * 8, s.name)?;
             }
             let (ins, n) = decode_for_text(self.insns, at, &self.opts.text);
@@ -220,6 +222,23 @@ mod tests {
         assert_eq!(
             text,
             "\n0000000000000000 <f>:\n       0:\tgoto +0x1 <LBB0_2>\n       1:\texit\n       2:\tgoto -0x3 <f>\n"
+        );
+    }
+
+    #[test]
+    fn one_header_per_address_with_the_greatest_name_like_llvm_objdump() {
+        let prog = [Insn::new(0x05, 0, 0, 0, 0), Insn::exit()];
+        let syms = [
+            Symbol::function("zz", 0),
+            Symbol::function("aa", 0),
+            Symbol::function("l0_13", 1),
+            Symbol::function("back_jump", 1),
+        ];
+        let text = Listing::new(&prog, &syms, &[], ListingOptions::default()).to_string();
+        assert_eq!(
+            text,
+            "\n0000000000000000 <zz>:\n       0:\tgoto +0x0 <l0_13>\n\
+             \n0000000000000008 <l0_13>:\n       1:\texit\n"
         );
     }
 
