@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use oxbpf::btf::{Kind, Type};
-use oxbpf_maps::{HashMap, Map, RingBuf};
+use oxbpf_maps::{HashMap, Map, PerfBuffer, PerfBufferOptions, RingBuf, Wakeup};
 use oxbpf_sys::bpf::{self, MapCreate};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -23,6 +23,8 @@ const METRICS: &[&str] = &[
     "hash_map_lookup",
     "ringbuf_drain_64",
     "ringbuf_drain_1k",
+    "perf_drain_64",
+    "hash_map_batch_lookup",
 ];
 
 const IMPL: &str = "oxbpf";
@@ -67,6 +69,8 @@ fn run(metric: &str) -> Res<()> {
         "hash_map_lookup" => hash_ops(metric, false),
         "ringbuf_drain_64" => ringbuf_drain(metric, 64),
         "ringbuf_drain_1k" => ringbuf_drain(metric, 1024),
+        "perf_drain_64" => perf_drain(),
+        "hash_map_batch_lookup" => hash_batch(),
         other => Err(format!("unknown metric {other:?}").into()),
     }
 }
@@ -246,5 +250,104 @@ fn ringbuf_drain(metric: &str, size: u32) -> Res<()> {
         return Err(format!("drained {count} records, expected about {expect}").into());
     }
     out(metric, count as f64 / secs / 1e6, "Mrec/s");
+    Ok(())
+}
+
+/// 100k u32 → u64 elements (inserted untimed), then all of them read back with
+/// `BPF_MAP_LOOKUP_BATCH`, 4096 per call, into a std `HashMap` (bench-peers `hash_batch`).
+/// `_ok` is 1 only if every element came back with its value.
+fn hash_batch() -> Res<()> {
+    let mut attr = MapCreate::new(BPF_MAP_TYPE_HASH, 4, 8, N_OPS);
+    attr.map_name = bpf::object_name("pb_hash");
+    let map = Map::from_fd("pb_hash", bpf::map_create(&attr)?)?;
+    let h: HashMap<'_, u32, u64> = HashMap::new(&map)?;
+    for k in 0..N_OPS {
+        h.insert(&k, &u64::from(k), 0)?;
+    }
+    let t = Instant::now();
+    let mut got: std::collections::HashMap<u32, u64> =
+        std::collections::HashMap::with_capacity(N_OPS as usize);
+    let mut batches = map.batches(4096);
+    while let Some(e) = batches.next_typed::<u32, u64>() {
+        let (k, v) = e?;
+        got.insert(k, v);
+    }
+    let ns = t.elapsed().as_secs_f64() * 1e9 / f64::from(N_OPS);
+    let ok = got.len() == N_OPS as usize && got.iter().all(|(k, v)| u64::from(*k) == *v);
+    out(
+        "hash_map_batch_lookup_ok",
+        if ok { 1.0 } else { 0.0 },
+        "bool",
+    );
+    out("hash_map_batch_lookup_returned", got.len() as f64, "elems");
+    if ok {
+        out("hash_map_batch_lookup", ns, "ns/elem");
+    }
+    Ok(())
+}
+
+/// Data pages of the perf ring: 64 MiB (bench-peers `PERF_PAGES`).
+const PERF_PAGES: usize = 16384;
+
+/// The perf object: `$PEERBENCH_BPF/perf.bpf.o` (map `pb`, raw_tp `perf_fill`, 4096
+/// samples of 64 B per run, zero context) if present, else the project's
+/// `fixtures/perfout.bpf.o` (map `events`, raw_tp `emit` with count 2048, size 64).
+fn perf_object() -> (PathBuf, &'static str, &'static str, u64, Vec<u8>) {
+    if let Some(dir) = std::env::var_os("PEERBENCH_BPF") {
+        let p = PathBuf::from(dir).join("perf.bpf.o");
+        if p.exists() {
+            return (p, "pb", "perf_fill", 4096, vec![0u8; 32]);
+        }
+    }
+    let ctx = [2048u64, 64, 0]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
+    (
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/perfout.bpf.o"),
+        "events",
+        "emit",
+        2048,
+        ctx,
+    )
+}
+
+/// Pinned to CPU 0: the raw_tp program, run with BPF_PROG_TEST_RUN on CPU 0, fills CPU
+/// 0's 64 MiB perf ring with 64-byte samples (untimed, staying below full); then the
+/// time to consume them all with `PerfBuffer::consume`, reading each sample's first byte
+/// (bench-peers `perf_drain`: the reader is built before the fill there too).
+fn perf_drain() -> Res<()> {
+    oxbpf_sys::sched::pin_to_cpu(0)?;
+    let (path, map_name, prog_name, per_run, mut ctx) = perf_object();
+    let spec = oxbpf::ObjectSpec::from_file(&path)?;
+    let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default())?;
+    let map = coll.map(map_name).ok_or("perf map missing")?;
+    let prog = coll.program(prog_name).ok_or("perf program missing")?;
+    let opts = PerfBufferOptions {
+        pages_per_cpu: PERF_PAGES,
+        wakeup: Wakeup::Events(1),
+    };
+    let mut pb = PerfBuffer::new(map, opts)?;
+    // 80 bytes per sample; stay below full as bench-peers does.
+    let records = (PERF_PAGES as u64 * 4096) / 80 / 4096 * 4096 - 2 * 4096;
+    let runs = records / per_run;
+    for _ in 0..runs {
+        let r = bpf::prog_test_run_on_cpu(prog.fd().as_fd(), &mut ctx, Some(0))?;
+        if r.retval != 0 {
+            break;
+        }
+    }
+    let expect = runs * per_run;
+    let t = Instant::now();
+    let mut sum = 0u64;
+    let count = pb.consume(|_, d| sum += u64::from(d[0]))? as u64;
+    let secs = t.elapsed().as_secs_f64();
+    std::hint::black_box(sum);
+    let lost = pb.stats().lost;
+    if count + lost < expect {
+        return Err(format!("drained {count} (+{lost} lost), expected {expect}").into());
+    }
+    out("perf_drain_64", count as f64 / secs / 1e6, "Mrec/s");
+    out("perf_drain_64_lost", lost as f64, "records");
     Ok(())
 }

@@ -227,38 +227,30 @@ impl PerfBuffer {
         let start = tail;
         let (mut records, mut bytes, mut lost, mut wrapped) = (0u64, 0u64, 0u64, 0u64);
         let mut result = Ok(());
-        'batches: loop {
+        loop {
             let head = mem.head();
             if tail >= head {
                 break;
             }
-            while tail < head {
-                match mem.next(tail, head, scratch) {
-                    Ok(Some((PerfRecord::Sample(data), total))) => {
-                        if ((tail + 12) & (size - 1)) + data.len() as u64 > size {
-                            wrapped += 1;
-                        }
-                        f(cpu, data);
-                        records += 1;
-                        bytes += data.len() as u64;
-                        tail += total;
-                    }
-                    Ok(Some((PerfRecord::Lost(l), total))) => {
-                        lost += l;
-                        tail += total;
-                    }
-                    Ok(Some((PerfRecord::Other(_), total))) => tail += total,
-                    Ok(None) => break,
-                    Err(e) => {
-                        result = Err(Error::Ring {
-                            map: format!("{} (cpu {cpu})", self.name),
-                            source: e,
-                        });
-                        break 'batches;
-                    }
+            let (pos, r) = mem.walk(tail, head, scratch, |rec, w| match rec {
+                PerfRecord::Sample(data) => {
+                    f(cpu, data);
+                    records += 1;
+                    bytes += data.len() as u64;
+                    wrapped += u64::from(w);
                 }
-            }
+                PerfRecord::Lost(l) => lost += l,
+                PerfRecord::Other(_) => {}
+            });
+            tail = pos;
             mem.set_tail(tail);
+            if let Err(e) = r {
+                result = Err(Error::Ring {
+                    map: format!("{} (cpu {cpu})", self.name),
+                    source: e,
+                });
+                break;
+            }
             // A producer that never pauses cannot keep one ring's drain running forever.
             if tail - start >= size {
                 break;
