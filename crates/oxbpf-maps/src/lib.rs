@@ -3,7 +3,8 @@
 //! Owns [`Map`] (an owned map descriptor with its name and kernel definition, raw-byte
 //! lookup/update/delete, batch operations and batched iteration ([`Map::batches`]), key
 //! and entry iteration that survives concurrent deletion,
-//! pinning), typed views over [`Pod`] keys and values ([`HashMap`], [`Array`]), and the
+//! pinning), mmap'd global data ([`GlobalData`]: variables by name, no system calls),
+//! typed views over [`Pod`] keys and values ([`HashMap`], [`Array`]), and the
 //! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
 //! rings on one epoll), and the perf buffer reader ([`PerfBuffer`]: a ring per CPU on one
 //! epoll, lost samples counted).
@@ -30,6 +31,7 @@
 
 mod batch;
 mod error;
+mod global;
 mod map;
 mod perf;
 mod ringbuf;
@@ -37,6 +39,7 @@ mod typed;
 
 pub use batch::{BatchOutcome, BatchToken, Batches};
 pub use error::{Error, Result, map_type_name};
+pub use global::{GlobalData, GlobalVarInfo};
 pub use map::{Entries, Keys, Map, MapDef, is_per_cpu, map_type};
 pub use oxbpf_sys::pod::Pod;
 pub use perf::{PerfBuffer, PerfBufferOptions, PerfStats, Wakeup};

@@ -24,6 +24,10 @@ pub struct LoadOptions {
     /// External BTF for kernels without /sys/kernel/btf/vmlinux (BTFHub style); used as
     /// the target of CO-RE (see [`crate::kernel_btf::target`]).
     pub kernel_btf: Option<std::path::PathBuf>,
+    /// Directory of maps pinned by name (`__uint(pinning, LIBBPF_PIN_BY_NAME)`); `None`:
+    /// the bpffs root (mounted at /sys/fs/bpf on demand). A compatible existing pin is
+    /// reused; an incompatible one is an error naming the map, the path and the field.
+    pub pin_root: Option<std::path::PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -33,6 +37,7 @@ impl Default for LoadOptions {
             log_size: 1 << 16,
             load_disabled: false,
             kernel_btf: None,
+            pin_root: None,
         }
     }
 }
@@ -41,6 +46,8 @@ impl Default for LoadOptions {
 #[derive(Debug)]
 pub struct Collection {
     maps: Vec<Map>,
+    pins: Vec<Option<std::path::PathBuf>>,
+    globals: Vec<oxbpf_obj::GlobalVar>,
     types: Vec<(Option<u32>, Option<u32>)>,
     programs: Vec<Program>,
     btf: Option<Vec<u8>>,
@@ -88,13 +95,18 @@ impl Collection {
         };
 
         let mut maps = Vec::with_capacity(spec.maps.len());
+        let mut pins = Vec::with_capacity(spec.maps.len());
+        let mut pin_root = opts.pin_root.clone();
         for m in &spec.maps {
-            maps.push(create_map(
+            let (map, pin) = create_or_reuse_map(
                 m,
                 parsed.as_ref(),
                 btf_fd.as_ref(),
+                &mut pin_root,
                 &mut warnings,
-            )?);
+            )?;
+            maps.push(map);
+            pins.push(pin);
         }
 
         let mut programs = Vec::new();
@@ -192,6 +204,8 @@ impl Collection {
             .collect();
         Ok(Collection {
             maps,
+            pins,
+            globals: spec.globals.clone(),
             types,
             programs,
             btf,
@@ -203,6 +217,41 @@ impl Collection {
     /// The map called `name` (data-section maps are named by their section: `.rodata`).
     pub fn map(&self, name: &str) -> Option<&Map> {
         self.maps.iter().find(|m| m.name() == name)
+    }
+
+    /// Where map `name` is pinned, if it was pinned by name (or reused from a pin).
+    pub fn pin_path(&self, name: &str) -> Option<&std::path::Path> {
+        let i = self.maps.iter().position(|m| m.name() == name)?;
+        self.pins.get(i)?.as_deref()
+    }
+
+    /// The data section `section` (`.bss`, `.data`, `.rodata`, `.data.custom`) mapped
+    /// into this process: its variables are read and written by name
+    /// ([`oxbpf_maps::GlobalData::get`] / [`oxbpf_maps::GlobalData::set`], sizes checked
+    /// against each variable's BTF size) with no system call. `.rodata` is read-only
+    /// (frozen at load; set its constants on the spec before loading).
+    pub fn global_data(&self, section: &str) -> Result<oxbpf_maps::GlobalData> {
+        let idx = self
+            .maps
+            .iter()
+            .position(|m| m.name() == section)
+            .ok_or_else(|| Error::Map {
+                map: section.to_owned(),
+                source: oxbpf_sys::Error::Invalid(
+                    "the object has no data section of this name".into(),
+                ),
+            })?;
+        let vars = self
+            .globals
+            .iter()
+            .filter(|g| g.map == idx)
+            .map(|g| oxbpf_maps::GlobalVarInfo {
+                name: g.name.clone(),
+                offset: g.offset as usize,
+                size: g.size as usize,
+            })
+            .collect();
+        Ok(oxbpf_maps::GlobalData::new(&self.maps[idx], vars)?)
     }
 
     /// All maps, in the object's order.
@@ -274,16 +323,83 @@ fn load_btf(bytes: &[u8]) -> std::result::Result<BtfFd, String> {
     })
 }
 
-fn create_map(
+/// `LIBBPF_PIN_BY_NAME`.
+const PIN_BY_NAME: u32 = 1;
+
+/// Creates map `m`, or for a map pinned by name reuses a compatible pin (or creates and
+/// pins it). Returns the map and its pin path.
+fn create_or_reuse_map(
     m: &MapSpec,
     btf: Option<&Btf<'_>>,
     btf_fd: Option<&BtfFd>,
+    pin_root: &mut Option<std::path::PathBuf>,
     warnings: &mut Vec<String>,
-) -> Result<Map> {
+) -> Result<(Map, Option<std::path::PathBuf>)> {
     let err = |source| Error::Map {
         map: m.name.clone(),
         source,
     };
+    match m.pinning {
+        0 => return Ok((create_map(m, btf, btf_fd, warnings)?, None)),
+        PIN_BY_NAME => {}
+        other => {
+            return Err(err(oxbpf_sys::Error::Invalid(format!(
+                "pinning {other} is not supported (0 none, 1 LIBBPF_PIN_BY_NAME)"
+            ))));
+        }
+    }
+    let root = match pin_root {
+        Some(r) => r.clone(),
+        None => {
+            let r = oxbpf_sys::fs::bpffs().map_err(err)?;
+            *pin_root = Some(r.clone());
+            r
+        }
+    };
+    let path = root.join(&m.name);
+    match bpf::obj_get(&path) {
+        Ok(fd) => {
+            let fd = oxbpf_sys::MapFd::from_owned(fd);
+            let info = bpf::map_info(fd.as_fd()).map_err(err)?;
+            let want = map_create_attr(m, None, None).map_err(err)?;
+            let fields = [
+                ("map_type", info.map_type, want.map_type),
+                ("key_size", info.key_size, want.key_size),
+                ("value_size", info.value_size, want.value_size),
+                ("max_entries", info.max_entries, want.max_entries),
+                ("map_flags", info.map_flags, want.map_flags),
+            ];
+            if let Some((field, have, wants)) = fields.iter().find(|(_, h, w)| h != w) {
+                return Err(err(oxbpf_sys::Error::Invalid(format!(
+                    "the map pinned at {} is incompatible: its {field} is {have}, the object's is {wants}",
+                    path.display()
+                ))));
+            }
+            Ok((Map::from_fd(m.name.clone(), fd)?, Some(path)))
+        }
+        Err(e) if e.errno() == Some(Errno::ENOENT) => {
+            let map = create_map(m, btf, btf_fd, warnings)?;
+            bpf::obj_pin(map.fd(), &path).map_err(|e| {
+                err(oxbpf_sys::Error::Invalid(format!(
+                    "pinning at {}: {e}",
+                    path.display()
+                )))
+            })?;
+            Ok((map, Some(path)))
+        }
+        Err(e) => Err(err(oxbpf_sys::Error::Invalid(format!(
+            "opening the pin {}: {e}",
+            path.display()
+        )))),
+    }
+}
+
+/// The `BPF_MAP_CREATE` attr of `m` (BTF type ids set when `btf` and `btf_fd` are given).
+fn map_create_attr(
+    m: &MapSpec,
+    btf: Option<&Btf<'_>>,
+    btf_fd: Option<&BtfFd>,
+) -> std::result::Result<MapCreate, oxbpf_sys::Error> {
     let mut attr = MapCreate {
         map_type: m.map_type.0,
         key_size: m.key_size,
@@ -322,7 +438,7 @@ fn create_map(
                 attr.key_size = 4;
                 attr.value_size = 4;
                 if attr.max_entries == 0 {
-                    attr.max_entries = oxbpf_sys::possible_cpus().map_err(err)? as u32;
+                    attr.max_entries = oxbpf_sys::possible_cpus()? as u32;
                 }
                 use_btf = false;
             }
@@ -339,6 +455,20 @@ fn create_map(
             attr.btf_value_type_id = 0;
         }
     }
+    Ok(attr)
+}
+
+fn create_map(
+    m: &MapSpec,
+    btf: Option<&Btf<'_>>,
+    btf_fd: Option<&BtfFd>,
+    warnings: &mut Vec<String>,
+) -> Result<Map> {
+    let err = |source| Error::Map {
+        map: m.name.clone(),
+        source,
+    };
+    let mut attr = map_create_attr(m, btf, btf_fd).map_err(err)?;
     let fd = match bpf::map_create(&attr) {
         Ok(fd) => fd,
         Err(e) if attr.btf_fd != 0 && e.errno() != Some(Errno::EPERM) => {

@@ -180,3 +180,168 @@ fn perf_buffer_refuses_other_map_types_and_bad_page_counts() {
         .to_string();
     assert!(e.contains("power of two"), "{e}");
 }
+
+// ---- global data as mmap'd views (globals.bpf.o) ----
+
+#[test]
+fn global_data_is_read_and_steered_through_the_mapping() {
+    if !common::have_bpf()
+        || !common::have(oxbpf::features::Capability::BpfLoop)
+        || !common::have(oxbpf::features::Capability::MmapableArray)
+    {
+        return;
+    }
+    let mut spec = oxbpf::ObjectSpec::from_file(common::fixture("globals.bpf.o")).unwrap();
+    spec.set_global("target_tgid", &std::process::id().to_ne_bytes())
+        .unwrap();
+    spec.set_global("step", &3u64.to_ne_bytes()).unwrap();
+    let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let data = coll.global_data(".data").unwrap();
+    let rodata = coll.global_data(".rodata").unwrap();
+    assert_eq!(bss.get::<u64>("bss_hits").unwrap(), 0);
+    assert_eq!(data.get::<u64>("data_counter").unwrap(), 100);
+    let _links = coll.attach_all().unwrap();
+    for _ in 0..4 {
+        std::hint::black_box(std::process::id());
+    }
+    // Written by the program, seen through the mapping (no lookup syscall).
+    assert_eq!(bss.get::<u64>("bss_hits").unwrap(), 12);
+    assert_eq!(bss.get::<u64>("bss_last_sum").unwrap(), 6);
+    assert_eq!(data.get::<u64>("data_counter").unwrap(), 112);
+    // Set from user space, used by the program at its next run.
+    data.set("data_counter", &5u64).unwrap();
+    bss.set("bss_hits", &1000u64).unwrap();
+    std::hint::black_box(std::process::id());
+    assert_eq!(data.get::<u64>("data_counter").unwrap(), 8);
+    assert_eq!(bss.get::<u64>("bss_hits").unwrap(), 1003);
+    let custom = coll.global_data(".data.custom").unwrap();
+    assert_eq!(custom.get::<u32>("custom_counter").unwrap(), 7 + 5);
+    // The kernel's copy agrees with the mapping.
+    let v = coll
+        .map(".data")
+        .unwrap()
+        .lookup(&0u32.to_ne_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(u64::from_ne_bytes(v[..8].try_into().unwrap()), 8);
+
+    // .rodata: readable, frozen.
+    assert!(!rodata.is_writable());
+    assert_eq!(rodata.get::<u64>("step").unwrap(), 3);
+    let e = rodata.set("step", &1u64).unwrap_err().to_string();
+    assert!(e.contains("read-only") && e.contains("step"), "{e}");
+    // Sizes are those of the variables; unknown names are named.
+    let e = bss.get::<u32>("bss_hits").unwrap_err().to_string();
+    assert!(
+        e.contains("\"bss_hits\" is 8 bytes, the type given is 4"),
+        "{e}"
+    );
+    let e = bss.get::<u64>("nope").unwrap_err().to_string();
+    assert!(e.contains("no variable \"nope\""), "{e}");
+    let e = coll.global_data(".nodata").unwrap_err().to_string();
+    assert!(e.contains(".nodata"), "{e}");
+}
+
+// ---- pinning by name (pinned.bpf.o) ----
+
+/// A fresh directory on bpffs for this test's pins, removed with its pins on drop.
+struct PinDir(std::path::PathBuf);
+
+impl PinDir {
+    fn new(tag: &str) -> Option<PinDir> {
+        let root = match oxbpf::sys::fs::bpffs() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("skipping: no bpffs ({e})");
+                return None;
+            }
+        };
+        let dir = root.join(format!("oxbpf-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        Some(PinDir(dir))
+    }
+}
+
+impl Drop for PinDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load_pinned(dir: &PinDir) -> oxbpf::Result<oxbpf::Collection> {
+    let spec = oxbpf::ObjectSpec::from_file(common::fixture("pinned.bpf.o")).unwrap();
+    let opts = oxbpf::LoadOptions {
+        pin_root: Some(dir.0.clone()),
+        ..Default::default()
+    };
+    oxbpf::Collection::load(&spec, &opts)
+}
+
+#[test]
+fn two_loads_share_a_map_pinned_by_name() {
+    if !common::have_bpf() || !common::have_prog_type(oxbpf::obj::ProgramType::SYSCALL) {
+        return;
+    }
+    let Some(dir) = PinDir::new("share") else {
+        return;
+    };
+    let a = load_pinned(&dir).unwrap();
+    let path = dir.0.join("shared");
+    assert_eq!(a.pin_path("shared"), Some(path.as_path()));
+    assert!(path.exists());
+    assert_eq!(a.pin_path("local"), None);
+    let b = load_pinned(&dir).unwrap();
+    let ha = oxbpf::maps::HashMap::<u32, u64>::new(a.map("shared").unwrap()).unwrap();
+    let hb = oxbpf::maps::HashMap::<u32, u64>::new(b.map("shared").unwrap()).unwrap();
+    ha.insert(&1, &42, 0).unwrap();
+    assert_eq!(
+        hb.get(&1).unwrap(),
+        Some(42),
+        "written via one, read via the other"
+    );
+    // b's program works on the same map: it copies key 1 to key 2.
+    assert_eq!(b.program("copy_one").unwrap().test_run(&mut []).unwrap(), 0);
+    assert_eq!(ha.get(&2).unwrap(), Some(42));
+    // Not pinned maps stay apart.
+    let la = a.map("local").unwrap();
+    let lb = b.map("local").unwrap();
+    la.update(&0u32.to_ne_bytes(), &9u64.to_ne_bytes(), 0)
+        .unwrap();
+    assert_eq!(
+        lb.lookup(&0u32.to_ne_bytes()).unwrap().unwrap(),
+        0u64.to_ne_bytes()
+    );
+    // The pin outlives both collections.
+    drop((a, b));
+    let m = oxbpf::maps::Map::from_pin(&path).unwrap();
+    assert_eq!(
+        m.lookup(&1u32.to_ne_bytes()).unwrap().unwrap(),
+        42u64.to_ne_bytes()
+    );
+}
+
+#[test]
+fn an_incompatible_pin_is_refused_naming_map_path_and_field() {
+    if !common::have_bpf() {
+        return;
+    }
+    let Some(dir) = PinDir::new("incompat") else {
+        return;
+    };
+    let path = dir.0.join("shared");
+    // value_size 4 where the object says 8.
+    let fd = bpf::map_create(&bpf::MapCreate::new(1, 4, 4, 64)).unwrap();
+    bpf::obj_pin(fd.as_fd(), &path).unwrap();
+    let e = load_pinned(&dir).unwrap_err().to_string();
+    assert!(e.contains("\"shared\""), "{e}");
+    assert!(e.contains(&path.display().to_string()), "{e}");
+    assert!(e.contains("value_size is 4, the object's is 8"), "{e}");
+    // max_entries differs: also refused, by that field.
+    std::fs::remove_file(&path).unwrap();
+    let fd = bpf::map_create(&bpf::MapCreate::new(1, 4, 8, 65)).unwrap();
+    bpf::obj_pin(fd.as_fd(), &path).unwrap();
+    let e = load_pinned(&dir).unwrap_err().to_string();
+    assert!(e.contains("max_entries is 65, the object's is 64"), "{e}");
+}
