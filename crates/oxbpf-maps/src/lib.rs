@@ -4,7 +4,8 @@
 //! lookup/update/delete, batch operations and batched iteration ([`Map::batches`]), key
 //! and entry iteration that survives concurrent deletion,
 //! pinning), mmap'd global data ([`GlobalData`]: variables by name, no system calls),
-//! typed views over [`Pod`] keys and values ([`HashMap`], [`Array`]), and the
+//! typed views over [`Pod`] keys and values ([`HashMap`], [`Array`], [`PerCpuHashMap`],
+//! [`PerCpuArray`], [`Queue`] for queue/stack maps), and the
 //! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
 //! rings on one epoll), and the perf buffer reader ([`PerfBuffer`]: a ring per CPU on one
 //! epoll, lost samples counted).
@@ -33,6 +34,7 @@ mod batch;
 mod error;
 mod global;
 mod map;
+mod percpu;
 mod perf;
 mod ringbuf;
 mod typed;
@@ -42,6 +44,7 @@ pub use error::{Error, Result, map_type_name};
 pub use global::{GlobalData, GlobalVarInfo};
 pub use map::{Entries, Keys, Map, MapDef, is_per_cpu, map_type};
 pub use oxbpf_sys::pod::Pod;
+pub use percpu::{PerCpuArray, PerCpuHashMap, Queue};
 pub use perf::{PerfBuffer, PerfBufferOptions, PerfStats, Wakeup};
 pub use ringbuf::{Record, RingBuf, RingBufPoller, RingStats};
 pub use typed::{Array, HashMap};
