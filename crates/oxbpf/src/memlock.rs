@@ -13,10 +13,22 @@ use crate::features::{Capability, capability_supported};
 /// Whether the limit was raised (`Some(Err)` if raising was refused).
 static BUMPED: OnceLock<Option<Result<(), String>>> = OnceLock::new();
 
-/// Raises the limit if this kernel needs it; at most once per process.
+thread_local! {
+    /// Set while this thread decides (its memcg probe goes through the feature probes,
+    /// which call [`ensure`] themselves).
+    static DECIDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Raises the limit if this kernel needs it; at most once per process. Called before
+/// loading a collection and before every feature probe (a probe report creates hundreds
+/// of maps and programs, and freed ones stay charged for a while).
 pub(crate) fn ensure() {
+    if DECIDING.with(|d| d.replace(true)) {
+        return;
+    }
     BUMPED.get_or_init(|| match capability_supported(Capability::MemcgAccounting) {
         Ok(true) => None,
         _ => Some(oxbpf_sys::raise_memlock_rlimit().map_err(|e| e.to_string())),
     });
+    DECIDING.with(|d| d.set(false));
 }

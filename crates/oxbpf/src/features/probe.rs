@@ -142,6 +142,7 @@ fn has_capabilities(needs: &str) -> bool {
 /// `BPF_PROG_LOAD` of a probe program, counted; the log (if `log` is non-empty) is the
 /// returned string.
 pub(crate) fn load(p: &ProgLoad<'_>, log: &mut [u8]) -> (oxbpf_sys::Result<ProgFd>, String) {
+    crate::memlock::ensure();
     count_call();
     let out = bpf::prog_load(p, u32::from(!log.is_empty()), log);
     let text = String::from_utf8_lossy(&log[..out.log_len.min(log.len())]).into_owned();
@@ -150,12 +151,14 @@ pub(crate) fn load(p: &ProgLoad<'_>, log: &mut [u8]) -> (oxbpf_sys::Result<ProgF
 
 /// `BPF_MAP_CREATE` of a probe map, counted.
 pub(crate) fn create_map(attr: &MapCreate) -> oxbpf_sys::Result<MapFd> {
+    crate::memlock::ensure();
     count_call();
     bpf::map_create(attr)
 }
 
 /// `BPF_BTF_LOAD` of a probe blob, counted.
 pub(crate) fn load_btf(blob: &[u8]) -> oxbpf_sys::Result<oxbpf_sys::BtfFd> {
+    crate::memlock::ensure();
     count_call();
     bpf::btf_load(blob, &mut [])
 }
@@ -166,6 +169,7 @@ pub(crate) fn create_link(
     target_fd: u32,
     attach_type: u32,
 ) -> oxbpf_sys::Result<oxbpf_sys::LinkFd> {
+    crate::memlock::ensure();
     count_call();
     bpf::link_create(prog, target_fd, attach_type, 0, 0)
 }
