@@ -52,7 +52,11 @@ fn missing_tracepoint_fails_cleanly_and_detaches_the_others() {
 
 #[test]
 fn program_without_attach_point_says_why() {
-    if !common::have_bpf() {
+    // ringfill.bpf.o is a SEC("syscall") program calling bpf_loop.
+    if !common::have_bpf()
+        || !common::have_prog_type(oxbpf::obj::ProgramType::SYSCALL)
+        || !common::have(oxbpf::features::Capability::BpfLoop)
+    {
         return;
     }
     let coll = common::load("ringfill.bpf.o");

@@ -12,6 +12,9 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// True if this process may use bpf(); prints why not otherwise (the test then returns).
 pub fn have_bpf() -> bool {
+    // A feature probe first: like every facade entry point it raises RLIMIT_MEMLOCK where
+    // the kernel charges BPF memory to it (before 5.11), which the raw map below needs.
+    let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
     let attr = oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1);
     match oxbpf::sys::bpf::map_create(&attr) {
         Ok(_) => true,
@@ -65,7 +68,44 @@ pub fn have_prog_type(t: oxbpf::obj::ProgramType) -> bool {
     match oxbpf::features::prog_type_supported(t) {
         Ok(true) => true,
         other => {
-            eprintln!("skipping: program type {t} not available here ({other:?})");
+            eprintln!(
+                "skipping: program type {t} not available here ({other:?}; since {})",
+                oxbpf::features::min_kernel(oxbpf::features::Feature::ProgramType(t))
+            );
+            false
+        }
+    }
+}
+
+/// True if the running kernel's release is at least `min` (`"5.8"`, as
+/// [`oxbpf::features::min_kernel`] answers); an `"unknown"` release is never reached.
+pub fn release_at_least(min: &str) -> bool {
+    min != "unknown" && kernel_release() >= parse_release(min)
+}
+
+/// True if the kernel has map type `t`; prints why the test is skipped otherwise.
+pub fn have_map_type(t: oxbpf::obj::MapType) -> bool {
+    match oxbpf::features::map_type_supported(t) {
+        Ok(true) => true,
+        other => {
+            eprintln!(
+                "skipping: map type {t} not available here ({other:?}; since {})",
+                oxbpf::features::min_kernel(oxbpf::features::Feature::MapType(t))
+            );
+            false
+        }
+    }
+}
+
+/// True if programs of type `pt` may call `h`; prints why the test is skipped otherwise.
+pub fn have_helper(pt: oxbpf::obj::ProgramType, h: oxbpf::asm::Helper) -> bool {
+    match oxbpf::features::helper_supported(pt, h) {
+        Ok(true) => true,
+        other => {
+            eprintln!(
+                "skipping: helper {h:?} not available to {pt} here ({other:?}; since {})",
+                oxbpf::features::min_kernel(oxbpf::features::Feature::Helper(h))
+            );
             false
         }
     }
