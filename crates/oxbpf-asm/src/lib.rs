@@ -61,7 +61,7 @@ pub use instruction::{
     decode_one,
 };
 pub use opcode::*;
-pub use text::{DisasmOptions, DisplayInstruction, disassemble};
+pub use text::{DisasmOptions, DisplayInstruction, Line, disassemble, disassemble_lines};
 
 /// One 8-byte BPF instruction slot (`struct bpf_insn`).
 ///

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::asm::AsmReloc;
-use crate::text::{DisasmOptions, decode_for_text, text_of};
+use crate::text::{DisasmOptions, decode_for_text, write_text};
 use crate::{Insn, Instruction};
 
 /// What a symbol in a listing marks.
@@ -160,7 +160,7 @@ impl fmt::Display for Listing<'_> {
                 }
                 f.write_str("\t")?;
             }
-            f.write_str(&text_of(self.insns, at, ins.as_ref(), &self.opts.text))?;
+            write_text(f, self.insns, at, ins.as_ref(), &self.opts.text)?;
             if self.opts.jump_annotations
                 && let Some(off) = ins.as_ref().and_then(jump_offset)
             {

@@ -90,7 +90,16 @@ impl DisasmOptions {
 
 /// The `.8byte` data line for one slot: its bytes as a little-endian 64-bit word.
 pub fn data_line(i: Insn) -> String {
-    format!(".8byte 0x{:016x}", u64::from_le_bytes(i.to_bytes()))
+    DataLine(i).to_string()
+}
+
+/// `.8byte 0x…` of one slot, written without allocating.
+struct DataLine(Insn);
+
+impl fmt::Display for DataLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, ".8byte 0x{:016x}", u64::from_le_bytes(self.0.to_bytes()))
+    }
 }
 
 /// An [`Instruction`] paired with options, printable with `{}`.
@@ -428,7 +437,12 @@ impl fmt::Display for DisplayInstruction<'_> {
                 kind: CallKind::Helper,
                 imm: v,
                 ..
-            } => match crate::helpers::helper_name(v).filter(|_| self.opts.helper_names) {
+            } => match self
+                .opts
+                .helper_names
+                .then(|| crate::helpers::helper_name(v))
+                .flatten()
+            {
                 Some(name) => write!(f, "call {name}"),
                 None => write!(f, "call {}", imm(v)),
             },
@@ -449,7 +463,7 @@ impl fmt::Display for DisplayInstruction<'_> {
             } => write!(f, "call kfunc {}, {}", imm(v), Imm(off.into(), hex)),
             I::CallX { dst } => write!(f, "callx r{dst}"),
             I::Exit => f.write_str("exit"),
-            I::Unknown(i) if self.opts.unknown_as_data => f.write_str(&data_line(i)),
+            I::Unknown(i) if self.opts.unknown_as_data => DataLine(i).fmt(f),
             I::Unknown(_) => f.write_str("<unknown>"),
         }
     }
@@ -675,6 +689,7 @@ fn llvm19_atomic(
 /// Yields one item per instruction (an `ld_imm64` takes two slots and yields once).
 /// Never fails: what LLVM cannot decode is `<unknown>` (or `.8byte` data), one slot
 /// each. With [`DisasmOptions::lossless`] the text is that of the strict decoder.
+/// [`disassemble_lines`] gives the same text without a `String` per instruction.
 ///
 /// ```
 /// use oxbpf_asm::{DisasmOptions, Insn, disassemble};
@@ -686,6 +701,27 @@ pub fn disassemble<'a>(
     insns: &'a [Insn],
     opts: &DisasmOptions,
 ) -> impl Iterator<Item = (usize, String)> + 'a {
+    disassemble_lines(insns, opts).map(|l| (l.slot(), l.to_string()))
+}
+
+/// The lines of [`disassemble`] as [`Line`]s, which print (`{}`) without allocating:
+/// decoding allocates nothing, so formatting into one reused buffer costs no allocation
+/// per instruction.
+///
+/// ```
+/// use std::fmt::Write;
+/// use oxbpf_asm::{DisasmOptions, Insn, disassemble_lines};
+/// let prog = [Insn::mov64_imm(0, 16), Insn::exit()];
+/// let mut out = String::new();
+/// for line in disassemble_lines(&prog, &DisasmOptions::default().decimal()) {
+///     writeln!(out, "{}: {line}", line.slot()).unwrap();
+/// }
+/// assert_eq!(out, "0: r0 = 16\n1: exit\n");
+/// ```
+pub fn disassemble_lines<'a>(
+    insns: &'a [Insn],
+    opts: &DisasmOptions,
+) -> impl Iterator<Item = Line<'a>> + 'a {
     let opts = *opts;
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -693,10 +729,51 @@ pub fn disassemble<'a>(
             return None;
         }
         let (ins, n) = decode_for_text(insns, at, &opts);
-        let slot = at;
+        let line = Line {
+            insns,
+            slot: at,
+            slots: n,
+            ins,
+            opts,
+        };
         at += n;
-        Some((slot, text_of(insns, slot, ins.as_ref(), &opts)))
+        Some(line)
     })
+}
+
+/// One instruction's text from [`disassemble_lines`], printable with `{}`.
+#[derive(Clone, Copy, Debug)]
+pub struct Line<'a> {
+    insns: &'a [Insn],
+    slot: usize,
+    slots: usize,
+    ins: Option<Instruction>,
+    opts: DisasmOptions,
+}
+
+impl Line<'_> {
+    /// Slot index of the instruction's first slot.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// Number of slots it takes (2 for `ld_imm64`, else 1).
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The decoded instruction shown; `None` where the text is data (`<unknown>` or
+    /// `.8byte`), except that the lossless view gives undefined encodings as
+    /// [`Instruction::Unknown`].
+    pub fn instruction(&self) -> Option<&Instruction> {
+        self.ins.as_ref()
+    }
+}
+
+impl fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_text(f, self.insns, self.slot, self.ins.as_ref(), &self.opts)
+    }
 }
 
 /// The instruction the text at slot `at` shows (`None`: undecodable) and its slots,
@@ -717,17 +794,18 @@ pub(crate) fn decode_for_text(
     }
 }
 
-/// The text of what [`decode_for_text`] returned for slot `at`.
-pub(crate) fn text_of(
+/// Writes the text of what [`decode_for_text`] returned for slot `at`.
+pub(crate) fn write_text(
+    f: &mut dyn fmt::Write,
     insns: &[Insn],
     at: usize,
     ins: Option<&Instruction>,
     opts: &DisasmOptions,
-) -> String {
+) -> fmt::Result {
     match ins {
-        Some(ins) => ins.display(*opts).to_string(),
-        None if opts.unknown_as_data => data_line(insns[at]),
-        None => "<unknown>".to_string(),
+        Some(ins) => write!(f, "{}", ins.display(*opts)),
+        None if opts.unknown_as_data => write!(f, "{}", DataLine(insns[at])),
+        None => f.write_str("<unknown>"),
     }
 }
 
@@ -791,6 +869,45 @@ mod tests {
         assert_eq!(i.to_string(), "r0 = load_acquire((u64 *)(r1 + 0x0))");
         let s = decode_one(Insn::new(0xc3, 1, 2, 4, ATOMIC_STORE_REL));
         assert_eq!(s.to_string(), "store_release((u32 *)(r1 + 0x4), w2)");
+    }
+
+    #[test]
+    fn lines_print_what_disassemble_returns_with_slot_counts() {
+        let mut prog = Vec::from(Insn::ld_imm64(1, 0, 7));
+        prog.extend([
+            Insn::new(0xff, 1, 2, 3, 4),
+            Insn::call_helper(1),
+            Insn::exit(),
+        ]);
+        for opts in [
+            DisasmOptions::default(),
+            DisasmOptions::default().lossless().with_helper_names(),
+        ] {
+            let strings: Vec<_> = disassemble(&prog, &opts).collect();
+            let lines: Vec<_> = disassemble_lines(&prog, &opts)
+                .map(|l| {
+                    (
+                        l.slot(),
+                        l.slots(),
+                        l.instruction().is_some(),
+                        l.to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(lines.len(), 4);
+            assert_eq!(
+                lines.iter().map(|l| (l.0, l.1, l.2)).collect::<Vec<_>>(),
+                [
+                    (0, 2, true),
+                    (2, 1, opts.lossless),
+                    (3, 1, true),
+                    (4, 1, true)
+                ]
+            );
+            for (l, s) in lines.iter().zip(&strings) {
+                assert_eq!((l.0, &l.3), (s.0, &s.1));
+            }
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ use oxbpf::btf::{Kind, Type};
 use oxbpf_maps::{HashMap, Map, PerfBuffer, PerfBufferOptions, RingBuf, Wakeup};
 use oxbpf_sys::bpf::{self, MapCreate};
 
+mod extra;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const METRICS: &[&str] = &[
@@ -25,6 +27,9 @@ const METRICS: &[&str] = &[
     "ringbuf_drain_1k",
     "perf_drain_64",
     "hash_map_batch_lookup",
+    "asm_disasm_1m",
+    "asm_assemble_1m",
+    "btf_dump_c_vmlinux",
 ];
 
 const IMPL: &str = "oxbpf";
@@ -71,6 +76,9 @@ fn run(metric: &str) -> Res<()> {
         "ringbuf_drain_1k" => ringbuf_drain(metric, 1024),
         "perf_drain_64" => perf_drain(),
         "hash_map_batch_lookup" => hash_batch(),
+        "asm_disasm_1m" => extra::asm_disasm_1m(),
+        "asm_assemble_1m" => extra::asm_assemble_1m(),
+        "btf_dump_c_vmlinux" => extra::btf_dump_c_vmlinux(),
         other => Err(format!("unknown metric {other:?}").into()),
     }
 }
