@@ -41,8 +41,9 @@ struct ObjectArgs {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Load an object, attach every program whose section names its hook, stream ring
-    /// buffer records until Ctrl-C (or --duration), then print the maps and detach.
+    /// Load an object, attach every program whose section names its hook, stream the
+    /// records of every ring buffer and perf event array until Ctrl-C (or --duration),
+    /// then print per-source counters and the maps, and detach.
     Run {
         #[command(flatten)]
         obj: ObjectArgs,
@@ -55,6 +56,10 @@ enum Cmd {
         /// Stop after this many records.
         #[arg(long, value_name = "N")]
         count: Option<u64>,
+        /// Decode records as this BTF type: NAME for every source, MAP=NAME for one
+        /// (ring buffers default to their declared value type; otherwise hex).
+        #[arg(long = "type", value_name = "[MAP=]NAME")]
+        types: Vec<String>,
     },
     /// Load an object without attaching it; print the verifier log on failure.
     Load {
@@ -84,7 +89,16 @@ fn main() -> ExitCode {
             duration,
             hex,
             count,
-        } => run::run(&obj, duration, hex, count),
+            types,
+        } => run::run(
+            &obj,
+            &run::RunOpts {
+                duration,
+                hex,
+                count,
+                types,
+            },
+        ),
         Cmd::Load { obj } => run::load_only(&obj),
         Cmd::Btf(cmd) => btf_cmd::run(cmd),
         Cmd::Disasm(args) => asm_cmd::disasm(args),

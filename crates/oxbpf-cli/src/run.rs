@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use oxbpf::maps::{RingBuf, RingBufPoller};
+use std::io::Write as _;
+
+use oxbpf::maps::{EventPoller, PerfBuffer, PerfBufferOptions, RingBuf, SourceKind};
 use oxbpf::obj::MapType;
 use oxbpf::{Collection, LoadOptions, ObjectSpec};
 
@@ -89,12 +91,118 @@ pub fn load_only(args: &ObjectArgs) -> Res {
     Ok(())
 }
 
-pub fn run(args: &ObjectArgs, duration: Option<f64>, hex: bool, count: Option<u64>) -> Res {
+/// What `oxbpf run` was asked to do besides loading.
+#[derive(Debug, Default)]
+pub struct RunOpts {
+    /// Stop after this many seconds.
+    pub duration: Option<f64>,
+    /// Print records as hex even when their type is known.
+    pub hex: bool,
+    /// Stop after this many records.
+    pub count: Option<u64>,
+    /// `--type NAME` (every source) or `--type MAP=NAME` (one source).
+    pub types: Vec<String>,
+}
+
+/// The BTF type named `name` (`struct X`, `union X`, `enum X` or a bare name; the first
+/// type of that name that describes data, not a function or variable).
+fn find_type(btf: &oxbpf::btf::Btf<'_>, name: &str) -> Result<u32, String> {
+    use oxbpf::btf::Kind;
+    let (want, bare): (&[Kind], &str) = if let Some(n) = name.strip_prefix("struct ") {
+        (&[Kind::Struct], n)
+    } else if let Some(n) = name.strip_prefix("union ") {
+        (&[Kind::Union], n)
+    } else if let Some(n) = name.strip_prefix("enum ") {
+        (&[Kind::Enum, Kind::Enum64], n)
+    } else {
+        (
+            &[
+                Kind::Struct,
+                Kind::Union,
+                Kind::Typedef,
+                Kind::Int,
+                Kind::Enum,
+                Kind::Enum64,
+                Kind::Float,
+            ],
+            name,
+        )
+    };
+    btf.find_all_by_name(bare.trim())
+        .find(|&id| btf.kind(id).is_ok_and(|k| want.contains(&k)))
+        .ok_or_else(|| format!("--type {name:?}: the object's BTF has no such type"))
+}
+
+/// The record type of each source: `--type MAP=NAME`, else `--type NAME`, else (ring
+/// buffers only) the map's declared value type; `None` prints hex.
+fn record_types(
+    coll: &Collection,
+    opts: &RunOpts,
+    sources: &[String],
+) -> Result<Vec<Option<u32>>, Box<dyn std::error::Error>> {
+    let btf = coll.btf();
+    let mut global = None;
+    let mut per_map: Vec<(String, u32)> = Vec::new();
+    for t in &opts.types {
+        let b = btf
+            .as_ref()
+            .ok_or_else(|| format!("--type {t:?}: the object has no BTF"))?;
+        match t.split_once('=') {
+            Some((map, name)) => {
+                if !sources.iter().any(|s| s == map) {
+                    return Err(format!(
+                        "--type {t:?}: the object has no ring buffer or perf event array {map:?}"
+                    )
+                    .into());
+                }
+                per_map.push((map.to_owned(), find_type(b, name)?));
+            }
+            None => global = Some(find_type(b, t)?),
+        }
+    }
+    Ok(sources
+        .iter()
+        .map(|name| {
+            if opts.hex {
+                return None;
+            }
+            per_map
+                .iter()
+                .find(|(m, _)| m == name)
+                .map(|(_, t)| *t)
+                .or(global)
+                .or_else(|| {
+                    coll.map(name)
+                        .filter(|m| m.def().map_type == MapType::RINGBUF.0)
+                        .and_then(|_| coll.map_value_type(name))
+                })
+        })
+        .collect())
+}
+
+pub fn run(args: &ObjectArgs, opts: &RunOpts) -> Res {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
 
     let (_spec, coll) = open(args)?;
+
+    // Readers first, so records of the first events after attaching are not missed.
+    let mut poller = EventPoller::new()?;
+    let mut sources = Vec::new();
+    for m in coll.maps() {
+        let t = m.def().map_type;
+        if t == MapType::RINGBUF.0 {
+            poller.add_ringbuf(RingBuf::new(m)?)?;
+        } else if t == MapType::PERF_EVENT_ARRAY.0 {
+            poller.add_perf(PerfBuffer::new(m, PerfBufferOptions::default())?)?;
+        } else {
+            continue;
+        }
+        sources.push(m.name().to_owned());
+    }
+    let types = record_types(&coll, opts, &sources)?;
+
     let links = coll.attach_all()?;
     for l in &links {
         eprintln!("attached: {}", l.description());
@@ -106,54 +214,57 @@ pub fn run(args: &ObjectArgs, duration: Option<f64>, hex: bool, count: Option<u6
             p.section()
         );
     }
-
-    let btf = coll.btf();
-    let mut poller = RingBufPoller::new()?;
-    let mut rings = Vec::new();
-    for m in coll
-        .maps()
-        .filter(|m| m.def().map_type == MapType::RINGBUF.0)
-    {
-        let token = poller.add(m.name(), RingBuf::new(m)?)?;
-        rings.push((
-            token,
-            m.name().to_owned(),
-            if hex {
-                None
-            } else {
-                coll.map_value_type(m.name())
-            },
-        ));
-    }
-    if rings.is_empty() {
-        eprintln!("no ring buffers: waiting; maps are printed at exit");
+    if sources.is_empty() {
+        eprintln!("no ring buffers or perf event arrays: waiting; maps are printed at exit");
     }
     eprintln!("streaming; Ctrl-C to stop");
 
-    let deadline = duration.map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let btf = coll.btf();
+    let deadline = opts
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let count = opts.count;
     let mut seen = 0u64;
+    let mut out = std::io::stdout().lock();
     while !stop.load(Ordering::Relaxed) {
         if deadline.is_some_and(|d| Instant::now() >= d) || count.is_some_and(|c| seen >= c) {
             break;
         }
-        poller.poll(Some(Duration::from_millis(100)), |name, rec| {
-            if count.is_some_and(|c| seen >= c) {
+        let mut werr = None;
+        poller.poll(Some(Duration::from_millis(100)), |name, cpu, rec| {
+            if count.is_some_and(|c| seen >= c) || werr.is_some() {
                 return;
             }
             seen += 1;
-            let ty = rings.iter().find(|r| r.1 == name).and_then(|r| r.2);
-            println!(
-                "{{\"map\":\"{name}\",\"record\":{}}}",
+            let ty = sources
+                .iter()
+                .position(|s| s == name)
+                .and_then(|i| types.get(i).copied().flatten());
+            let cpu = cpu.map_or(String::new(), |c| format!(",\"cpu\":{c}"));
+            if let Err(e) = writeln!(
+                out,
+                "{{\"map\":\"{name}\"{cpu},\"record\":{}}}",
                 output::value(btf.as_ref(), ty, rec)
-            );
+            ) {
+                werr = Some(e);
+            }
         })?;
+        if let Some(e) = werr {
+            return Err(format!("writing records: {e}").into());
+        }
     }
-    for (token, name, _) in &rings {
-        if let Some(s) = poller.ring(*token).map(|r| r.stats()) {
-            eprintln!(
-                "{name}: {} records ({} bytes, {} discarded)",
-                s.records, s.bytes, s.discarded
-            );
+    let _ = out.flush();
+    drop(out);
+    for s in poller.stats() {
+        match s.kind {
+            SourceKind::RingBuf => eprintln!(
+                "{}: ring buffer: {} records, {} bytes, {} discarded",
+                s.name, s.records, s.bytes, s.discarded
+            ),
+            SourceKind::PerfBuffer => eprintln!(
+                "{}: perf buffer: {} records, {} bytes, {} lost",
+                s.name, s.records, s.bytes, s.lost
+            ),
         }
     }
 

@@ -8,7 +8,8 @@
 //! [`PerCpuArray`], [`Queue`] for queue/stack maps), and the
 //! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
 //! rings on one epoll), and the perf buffer reader ([`PerfBuffer`]: a ring per CPU on one
-//! epoll, lost samples counted).
+//! epoll, lost samples counted), and [`EventPoller`] reading ring buffers and perf
+//! buffers together on one epoll with per-source counters.
 //!
 //! It does not create maps from ELF specs or load programs (that is the `oxbpf` facade),
 //! and it makes no system calls itself: everything goes through `oxbpf-sys`.
@@ -32,6 +33,7 @@
 
 mod batch;
 mod error;
+mod events;
 mod global;
 mod map;
 mod percpu;
@@ -41,6 +43,7 @@ mod typed;
 
 pub use batch::{BatchOutcome, BatchToken, Batches};
 pub use error::{Error, Result, map_type_name};
+pub use events::{EventPoller, SourceKind, SourceStats};
 pub use global::{GlobalData, GlobalVarInfo};
 pub use map::{Entries, Keys, Map, MapDef, is_per_cpu, map_type};
 pub use oxbpf_sys::pod::Pod;

@@ -215,6 +215,15 @@ impl PerfBuffer {
         Ok(n)
     }
 
+    /// Drains the CPU ring at position `i` of [`PerfBuffer::cpus`] (for [`crate::EventPoller`]).
+    pub(crate) fn consume_ring_at(
+        &mut self,
+        i: usize,
+        f: &mut impl FnMut(u32, &[u8]),
+    ) -> Result<usize> {
+        self.consume_ring(i, f)
+    }
+
     fn consume_ring(&mut self, i: usize, f: &mut impl FnMut(u32, &[u8])) -> Result<usize> {
         let Some(ring) = self.rings.get_mut(i) else {
             return Ok(0);

@@ -1,0 +1,162 @@
+//! `oxbpf run` over ring buffers and perf event arrays at once (evmix.bpf.o), and
+//! `oxbpf map list` / `oxbpf map dump` against a loaded counter.bpf.o.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn oxbpf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+fn have_bpf() -> bool {
+    let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
+    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: bpf() is not usable here ({e})");
+            false
+        }
+    }
+}
+
+fn have_ringbuf() -> bool {
+    match oxbpf::features::map_type_supported(oxbpf::obj::MapType::RINGBUF) {
+        Ok(true) => true,
+        other => {
+            eprintln!("skipping: no ring buffer maps here ({other:?}; since 5.8)");
+            false
+        }
+    }
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `oxbpf run evmix.bpf.o` for our pid with `extra` arguments, calls getpid()
+/// `calls` times once it streams, and returns (stdout, stderr) after it exits.
+fn run_evmix(extra: &[&str], calls: u32) -> (String, String) {
+    // Every test of this process shares the tgid the fixture filters on: one at a time.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id();
+    let mut child = oxbpf()
+        .arg("run")
+        .arg(fixture("evmix.bpf.o"))
+        .arg("--set")
+        .arg(format!("target_tgid={pid}"))
+        .args(["--duration", "3"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut head = String::new();
+    let start = Instant::now();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("oxbpf run ended before streaming: {head}");
+        }
+        head.push_str(&line);
+        if line.starts_with("streaming") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{head}");
+    }
+    for _ in 0..calls {
+        // glibc does not cache getpid(): each call enters the tracepoint.
+        std::hint::black_box(std::process::id());
+    }
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}; stderr: {head}{rest}");
+    (out, head + &rest)
+}
+
+fn records(out: &str, map: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["map"] == map && v.get("record").is_some())
+        .collect::<Vec<_>>()
+}
+
+#[test]
+fn run_streams_ring_and_perf_buffers_together_with_counters() {
+    if !have_bpf() || !have_ringbuf() {
+        return;
+    }
+    let pid = u64::from(std::process::id());
+    let (out, err) = run_evmix(&["--type", "perf_events=struct evmix_event"], 10);
+    let ring = records(&out, "ring_events");
+    let perf = records(&out, "perf_events");
+    assert_eq!(ring.len(), 10, "stdout: {out}\nstderr: {err}");
+    assert_eq!(perf.len(), 10, "stdout: {out}\nstderr: {err}");
+    for (i, r) in ring.iter().enumerate() {
+        // Ring buffers: decoded by the map's declared value type, no CPU.
+        assert_eq!(r["record"]["tgid"], pid, "{r}");
+        assert_eq!(r["record"]["seq"], i as u64, "{r}");
+        assert_eq!(r["record"]["magic"], 0x786d7665u64, "{r}");
+        assert!(r.get("cpu").is_none(), "{r}");
+    }
+    let mut perf_seqs: Vec<u64> = perf
+        .iter()
+        .map(|r| {
+            assert_eq!(r["record"]["tgid"], pid, "{r}");
+            assert!(r["cpu"].is_u64(), "{r}");
+            r["record"]["seq"].as_u64().unwrap()
+        })
+        .collect();
+    perf_seqs.sort();
+    assert_eq!(perf_seqs, (0..10).collect::<Vec<_>>());
+    assert!(
+        err.contains("ring_events: ring buffer: 10 records, 160 bytes, 0 discarded"),
+        "{err}"
+    );
+    assert!(
+        err.contains("perf_events: perf buffer: 10 records") && err.contains(", 0 lost"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_prints_perf_records_as_hex_without_a_type_and_rejects_unknown_types() {
+    if !have_bpf() || !have_ringbuf() {
+        return;
+    }
+    let (out, err) = run_evmix(&[], 3);
+    let perf = records(&out, "perf_events");
+    assert_eq!(perf.len(), 3, "stdout: {out}\nstderr: {err}");
+    let hex = perf[0]["record"].as_str().expect("hex string");
+    // tgid (native endian) then seq 0: the first 8 bytes.
+    let pid = std::process::id().to_ne_bytes();
+    let want: String = pid.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(hex.starts_with(&want), "{hex}");
+
+    let out = oxbpf()
+        .arg("run")
+        .arg(fixture("evmix.bpf.o"))
+        .args(["--type", "struct no_such_type", "--duration", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no_such_type") && err.contains("no such type"),
+        "{err}"
+    );
+}
