@@ -5,6 +5,7 @@
 
 mod asm_cmd;
 mod btf_cmd;
+mod map_cmd;
 mod output;
 mod probe_cmd;
 mod prog_cmd;
@@ -79,6 +80,9 @@ enum Cmd {
     /// Inspect loaded programs: list them, dump their xlated or JITed code.
     #[command(subcommand)]
     Prog(prog_cmd::ProgCmd),
+    /// Inspect the kernel's maps: list them, dump their entries decoded by BTF.
+    #[command(subcommand)]
+    Map(map_cmd::MapCmd),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Cmd::Asm(args) => asm_cmd::asm(args),
         Cmd::Probe(args) => probe_cmd::run(args),
         Cmd::Prog(cmd) => prog_cmd::run(cmd),
+        Cmd::Map(cmd) => map_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -160,3 +160,107 @@ fn run_prints_perf_records_as_hex_without_a_type_and_rejects_unknown_types() {
         "{err}"
     );
 }
+
+fn map_id(fd: std::os::fd::BorrowedFd<'_>) -> u32 {
+    oxbpf::sys::bpf::map_info(fd).unwrap().id
+}
+
+#[test]
+fn map_dump_by_id_decodes_our_getpid_count_by_btf_and_list_names_the_map() {
+    if !have_bpf() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let spec = oxbpf::ObjectSpec::from_file(fixture("counter.bpf.o")).unwrap();
+    let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default()).unwrap();
+    let links = coll.attach_all().unwrap();
+    for _ in 0..7 {
+        std::hint::black_box(std::process::id());
+    }
+    drop(links);
+    let counts = coll.map("counts").unwrap();
+    let id = map_id(counts.fd());
+
+    let out = oxbpf()
+        .args(["map", "dump", "id", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ours: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["key"] == u64::from(std::process::id()))
+        .collect();
+    assert_eq!(ours.len(), 1, "{text}");
+    // Exactly our 7 calls: the links were dropped before anything else called getpid.
+    assert_eq!(ours[0]["value"], 7, "{text}");
+
+    let out = oxbpf().args(["map", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let list = String::from_utf8(out.stdout).unwrap();
+    let line = list
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(&id.to_string()))
+        .unwrap_or_else(|| panic!("map {id} not listed:\n{list}"));
+    assert!(line.contains("hash") && line.contains("counts"), "{line}");
+    assert!(line.contains("1024"), "{line}");
+}
+
+#[test]
+fn map_dump_prints_per_cpu_values_as_arrays_and_hex_without_btf() {
+    if !have_bpf() {
+        return;
+    }
+    let attr = oxbpf::sys::bpf::MapCreate::new(6 /* percpu_array */, 4, 4, 2);
+    let fd = oxbpf::sys::bpf::map_create(&attr).unwrap();
+    let map = oxbpf::maps::Map::from_fd("pcpu", fd).unwrap();
+    let cpus = oxbpf::sys::possible_cpus().unwrap();
+    let mut v = vec![0u8; map.value_len()];
+    for c in 0..cpus {
+        v[c * 8..c * 8 + 4].copy_from_slice(&(0x11 * (c as u32 + 1)).to_le_bytes());
+    }
+    map.update(&1u32.to_ne_bytes(), &v, 0).unwrap();
+    let id = map_id(map.fd());
+    let out = oxbpf()
+        .args(["map", "dump", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let one = rows
+        .iter()
+        .find(|r| r["key"] == "01000000")
+        .unwrap_or_else(|| panic!("{text}"));
+    let vals = one["value"].as_array().expect("per-CPU array");
+    assert_eq!(vals.len(), cpus);
+    assert_eq!(vals[0], "11000000");
+    if cpus > 1 {
+        assert_eq!(vals[1], "22000000");
+    }
+
+    // A ring buffer has nothing to dump: a clear error naming it.
+    let rb = oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(27, 0, 0, 4096));
+    if let Ok(rb) = rb {
+        let out = oxbpf()
+            .args(["map", "dump", "id", &map_id(rb.as_fd()).to_string()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ringbuf map: it has no entries"), "{err}");
+    }
+}

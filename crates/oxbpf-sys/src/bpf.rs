@@ -1516,3 +1516,72 @@ mod batch_attr_tests {
         assert_eq!(std::mem::offset_of!(BatchAttr, flags), 48);
     }
 }
+
+// ---- Maps by id, run-time statistics (used by `oxbpf map` and `Program::run_stats`) ----
+
+/// `BPF_MAP_GET_NEXT_ID`.
+pub const CMD_MAP_GET_NEXT_ID: u32 = 12;
+/// `BPF_MAP_GET_FD_BY_ID`.
+pub const CMD_MAP_GET_FD_BY_ID: u32 = 14;
+/// `BPF_ENABLE_STATS`.
+pub const CMD_ENABLE_STATS: u32 = 32;
+/// `BPF_STATS_RUN_TIME` (`enum bpf_stats_type`): per-program run count and run time.
+pub const STATS_RUN_TIME: u32 = 0;
+
+/// `BPF_MAP_GET_NEXT_ID`: the smallest map id greater than `start`; `None` at the end
+/// (`ENOENT`).
+pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
+    let mut a = IdAttr {
+        id: start,
+        ..Default::default()
+    };
+    if sys_bpf(CMD_MAP_GET_NEXT_ID, &mut a) < 0 {
+        let e = Error::last("BPF_MAP_GET_NEXT_ID");
+        return if e.errno() == Some(Errno::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(a.next_id))
+}
+
+/// `BPF_MAP_GET_FD_BY_ID`: opens the map with id `id`.
+pub fn map_get_fd_by_id(id: u32) -> Result<MapFd> {
+    let mut a = IdAttr {
+        id,
+        ..Default::default()
+    };
+    MapFd::from_raw_checked(
+        "BPF_MAP_GET_FD_BY_ID",
+        sys_bpf(CMD_MAP_GET_FD_BY_ID, &mut a),
+    )
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct EnableStatsAttr {
+    type_: u32,
+}
+
+/// `BPF_ENABLE_STATS` (5.8+): turns on the statistics of `stats_type` (only
+/// [`STATS_RUN_TIME`] exists) for as long as the returned descriptor is open.
+pub fn enable_stats(stats_type: u32) -> Result<OwnedFd> {
+    let mut a = EnableStatsAttr { type_: stats_type };
+    let ret = check("BPF_ENABLE_STATS", sys_bpf(CMD_ENABLE_STATS, &mut a))?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret as i32) })
+}
+
+#[cfg(test)]
+mod id_stats_tests {
+    use super::*;
+
+    #[test]
+    fn map_by_id_and_stats_commands_have_the_kernel_numbers() {
+        assert_eq!(CMD_MAP_GET_NEXT_ID, 12);
+        assert_eq!(CMD_MAP_GET_FD_BY_ID, 14);
+        assert_eq!(CMD_ENABLE_STATS, 32);
+        assert_eq!(std::mem::size_of::<EnableStatsAttr>(), 4);
+    }
+}
