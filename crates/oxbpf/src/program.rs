@@ -202,6 +202,19 @@ impl Program {
         }
     }
 
+    /// `(run_cnt, run_time_ns)` from the kernel's program info: how often the program ran
+    /// and for how long in total. The kernel counts only while statistics are on (a
+    /// descriptor from [`oxbpf_sys::bpf::enable_stats`] is held, 5.8+, or the sysctl
+    /// `kernel.bpf_stats_enabled` is 1); both stay 0 otherwise.
+    pub fn run_stats(&self) -> Result<(u64, u64)> {
+        oxbpf_sys::bpf::prog_info(self.fd.as_fd())
+            .map(|i| (i.run_cnt, i.run_time_ns))
+            .map_err(|source| Error::TestRun {
+                program: self.name.clone(),
+                source,
+            })
+    }
+
     /// Runs the program once with BPF_PROG_TEST_RUN on context `ctx`; returns its return value.
     pub fn test_run(&self, ctx: &mut [u8]) -> Result<u32> {
         oxbpf_sys::bpf::prog_test_run(self.fd.as_fd(), ctx, &[])
