@@ -46,7 +46,7 @@ fuzz target="btf_parse" secs="600":
 
 # Our disassembly equals llvm-objdump-19's on every fixture and golden object, and text round-trips to bytes.
 asm-compat:
-    cargo test -p oxbpf-asm --test golden --test roundtrip
+    cargo test -p oxbpf-asm --test golden --test roundtrip --test selftests
     cargo test -p oxbpf-cli --test asm_cli
 
 # Kernel matrix: boot the kernels of kernel-tests/kernels.lock under qemu and run the kernel tests in each (needs root). Args go to the runner, e.g. `just vmtest --kernel 6.1 --filter kernel_btf`.
