@@ -5,9 +5,10 @@
  * the user ring buffer producer tests.
  *
  * Sample (at least 16 bytes, written by user space): __u32 seq, __u32 len, __u64 tag.
- * For each sample drained, in order, the program appends seq, len and tag to
- * seen_seq[], seen_len[], seen_tag[] (.bss, USERRING_MAX entries) and bumps `seen`;
- * samples shorter than 16 bytes count in `short_samples`. The program returns what
+ * For each sample drained, in order, the program counts it in `total` and, while
+ * fewer than USERRING_MAX are recorded, appends seq, len and tag to seen_seq[],
+ * seen_len[], seen_tag[] (.bss) and bumps `seen`; samples shorter than 16 bytes
+ * count in `short_samples` only. Draining never stops early. The program returns what
  * bpf_user_ringbuf_drain returned (samples drained, or a negative errno).
  */
 #include "oxbpf_helpers.h"
@@ -35,6 +36,7 @@ __u32 seen_seq[USERRING_MAX];
 __u32 seen_len[USERRING_MAX];
 __u64 seen_tag[USERRING_MAX];
 __u32 seen;
+__u32 total;
 __u32 short_samples;
 
 struct sample_head {
@@ -52,8 +54,9 @@ static long on_sample(struct bpf_dynptr *d, void *ctx)
 		short_samples++;
 		return 0;
 	}
+	total++;
 	if (i >= USERRING_MAX)
-		return 1;
+		return 0;
 	seen_seq[i] = h.seq;
 	seen_len[i] = h.len;
 	seen_tag[i] = h.tag;

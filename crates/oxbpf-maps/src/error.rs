@@ -96,6 +96,15 @@ pub enum Error {
         /// The variable.
         var: String,
     },
+    /// An argument the map's definition does not allow (a prefix longer than the key, a
+    /// sample larger than the ring).
+    #[error("map {map:?}: {reason}")]
+    Invalid {
+        /// The map's name.
+        map: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// The ring buffer's shared memory holds something the protocol does not allow.
     #[error("ring buffer {map:?}: {source}")]
     Ring {

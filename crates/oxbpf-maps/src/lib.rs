@@ -5,11 +5,13 @@
 //! and entry iteration that survives concurrent deletion,
 //! pinning), mmap'd global data ([`GlobalData`]: variables by name, no system calls),
 //! typed views over [`Pod`] keys and values ([`HashMap`], [`Array`], [`PerCpuHashMap`],
-//! [`PerCpuArray`], [`Queue`] for queue/stack maps), and the
+//! [`PerCpuArray`], [`Queue`] for queue/stack maps, [`LpmTrie`], [`BloomFilter`],
+//! [`ProgArray`], [`StackTraceMap`], [`ArrayOfMaps`], [`HashOfMaps`]), and the
 //! ring buffer readers ([`RingBuf`] with zero-copy [`Record`]s, [`RingBufPoller`] for many
 //! rings on one epoll), and the perf buffer reader ([`PerfBuffer`]: a ring per CPU on one
 //! epoll, lost samples counted), and [`EventPoller`] reading ring buffers and perf
-//! buffers together on one epoll with per-source counters.
+//! buffers together on one epoll with per-source counters, and the user ring buffer
+//! producer ([`UserRingBuf`]: reserve, write, submit or discard samples).
 //!
 //! It does not create maps from ELF specs or load programs (that is the `oxbpf` facade),
 //! and it makes no system calls itself: everything goes through `oxbpf-sys`.
@@ -39,7 +41,9 @@ mod map;
 mod percpu;
 mod perf;
 mod ringbuf;
+mod special;
 mod typed;
+mod userring;
 
 pub use batch::{BatchOutcome, BatchToken, Batches};
 pub use error::{Error, Result, map_type_name};
@@ -50,4 +54,6 @@ pub use oxbpf_sys::pod::Pod;
 pub use percpu::{PerCpuArray, PerCpuHashMap, Queue};
 pub use perf::{PerfBuffer, PerfBufferOptions, PerfStats, Wakeup};
 pub use ringbuf::{Record, RingBuf, RingBufPoller, RingStats};
+pub use special::{ArrayOfMaps, BloomFilter, HashOfMaps, LpmTrie, ProgArray, StackTraceMap};
 pub use typed::{Array, HashMap};
+pub use userring::{Sample, UserRingBuf};

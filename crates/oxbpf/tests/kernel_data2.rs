@@ -112,3 +112,160 @@ fn run_stats_count_runs_while_stats_are_enabled() {
     drop(stats);
     drop(links);
 }
+
+#[test]
+fn prog_array_tail_call_runs_the_target_until_cleared() {
+    if !have_bpf() || !have_map_type(MapType::PROG_ARRAY) || !have_raw_tp_test_run() {
+        return;
+    }
+    let coll = load("maptypes.bpf.o");
+    let jmp = oxbpf::maps::ProgArray::new(coll.map("jmp").unwrap()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let target = coll.program("target").unwrap();
+
+    // Empty slot: bpf_tail_call falls through.
+    assert_eq!(run_raw_tp(&coll, "entry", &[]), 1);
+    assert_eq!(bss.get::<u64>("target_runs").unwrap(), 0);
+
+    jmp.set(0, target.fd()).unwrap();
+    let target_id = oxbpf::sys::bpf::prog_info(target.fd().as_fd()).unwrap().id;
+    assert_eq!(jmp.get(0).unwrap(), Some(target_id));
+    assert_eq!(jmp.get(1).unwrap(), None);
+    assert_eq!(
+        run_raw_tp(&coll, "entry", &[]),
+        42,
+        "the target's return value"
+    );
+    assert_eq!(run_raw_tp(&coll, "entry", &[]), 42);
+    assert_eq!(bss.get::<u64>("target_runs").unwrap(), 2);
+
+    assert!(jmp.clear(0).unwrap());
+    assert!(!jmp.clear(0).unwrap());
+    assert_eq!(run_raw_tp(&coll, "entry", &[]), 1);
+    assert_eq!(bss.get::<u64>("target_runs").unwrap(), 2);
+    let e = jmp.set(4, target.fd()).unwrap_err().to_string();
+    assert!(e.contains(r#"map "jmp": index 4 is out of bounds"#), "{e}");
+}
+
+#[test]
+fn stack_trace_map_returns_the_kernel_frames_of_a_stack_id() {
+    if !have_bpf() || !have_map_type(MapType::STACK_TRACE) || !have_raw_tp_test_run() {
+        return;
+    }
+    let coll = load("maptypes.bpf.o");
+    let stacks = oxbpf::maps::StackTraceMap::new(coll.map("stacks").unwrap()).unwrap();
+    assert_eq!(stacks.max_depth(), 127);
+    // last_stackid starts at -1: it lives in .data.
+    let bss = coll.global_data(".data").unwrap();
+    assert_eq!(bss.get::<i64>("last_stackid").unwrap(), -1);
+    run_raw_tp(&coll, "stack", &[]);
+    let id = bss.get::<i64>("last_stackid").unwrap();
+    assert!(id >= 0, "bpf_get_stackid failed: {id}");
+    let id = id as u32;
+    let frames = stacks.frames(id).unwrap().expect("stored stack");
+    assert!(!frames.is_empty());
+    assert!(frames.len() <= 127);
+    assert!(
+        frames.iter().all(|&ip| ip >= 0xffff_8000_0000_0000),
+        "kernel addresses: {frames:x?}"
+    );
+    // The same call path gives the same id.
+    run_raw_tp(&coll, "stack", &[]);
+    assert_eq!(bss.get::<i64>("last_stackid").unwrap(), i64::from(id));
+    let ids: Vec<u32> = stacks.ids().map(|i| i.unwrap()).collect();
+    assert!(ids.contains(&id), "{ids:?}");
+    assert!(stacks.remove(id).unwrap());
+    assert_eq!(stacks.frames(id).unwrap(), None);
+}
+
+fn have_user_ringbuf() -> bool {
+    have_map_type(MapType::USER_RINGBUF) && have_prog_type(ProgramType::SYSCALL)
+}
+
+fn sample(
+    ring: &mut oxbpf::maps::UserRingBuf,
+    seq: u32,
+    len: usize,
+    tag: u64,
+) -> oxbpf::maps::Sample<'_> {
+    let mut s = ring.reserve(len).unwrap().expect("room in the ring");
+    let mut b = vec![0u8; len];
+    b[..4].copy_from_slice(&seq.to_ne_bytes());
+    b[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
+    b[8..16].copy_from_slice(&tag.to_ne_bytes());
+    for (i, x) in b[16..].iter_mut().enumerate() {
+        *x = i as u8;
+    }
+    s.write(0, &b).unwrap();
+    s
+}
+
+#[test]
+fn user_ringbuf_samples_reach_the_program_in_order_and_discards_do_not() {
+    if !have_bpf() || !have_user_ringbuf() {
+        return;
+    }
+    let coll = load("userring.bpf.o");
+    let mut ring = oxbpf::maps::UserRingBuf::new(coll.map("urb").unwrap()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let drain = coll.program("drain").unwrap();
+
+    sample(&mut ring, 0, 16, 0xa0).submit().unwrap();
+    sample(&mut ring, 1, 24, 0xa1).discard().unwrap();
+    drop(sample(&mut ring, 2, 40, 0xa2)); // dropped unsubmitted: discarded
+    sample(&mut ring, 3, 17, 0xa3).submit().unwrap();
+    sample(&mut ring, 4, 100, 0xa4).submit().unwrap();
+    assert_eq!(drain.test_run(&mut []).unwrap(), 3, "samples drained");
+    assert_eq!(bss.get::<u32>("seen").unwrap(), 3);
+    assert_eq!(bss.get::<u32>("short_samples").unwrap(), 0);
+    let seqs: [u32; 64] = bss.get("seen_seq").unwrap();
+    let lens: [u32; 64] = bss.get("seen_len").unwrap();
+    let tags: [u64; 64] = bss.get("seen_tag").unwrap();
+    assert_eq!(&seqs[..3], &[0, 3, 4]);
+    assert_eq!(&lens[..3], &[16, 17, 100]);
+    assert_eq!(&tags[..3], &[0xa0, 0xa3, 0xa4]);
+    // Everything was consumed, discarded samples included.
+    assert_eq!(ring.free_bytes().unwrap(), 4096);
+
+    let e = ring.reserve(4096).unwrap_err().to_string();
+    assert!(e.contains(r#"map "urb": a sample of 4096 bytes"#), "{e}");
+    assert!(ring.reserve(0).is_err());
+}
+
+#[test]
+fn user_ringbuf_full_ring_refuses_until_the_program_drains() {
+    if !have_bpf() || !have_user_ringbuf() {
+        return;
+    }
+    let coll = load("userring.bpf.o");
+    let mut ring = oxbpf::maps::UserRingBuf::new(coll.map("urb").unwrap()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let drain = coll.program("drain").unwrap();
+
+    // 16-byte samples take 24 bytes with their header: 170 fit in 4096 (16 bytes left).
+    let mut n = 0u32;
+    while let Some(mut s) = ring.reserve(16).unwrap() {
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&n.to_ne_bytes());
+        b[4..8].copy_from_slice(&16u32.to_ne_bytes());
+        s.write(0, &b).unwrap();
+        s.submit().unwrap();
+        n += 1;
+        assert!(n <= 170, "more samples than the ring holds");
+    }
+    assert_eq!(n, 170);
+    assert_eq!(ring.free_bytes().unwrap(), 16);
+    assert!(ring.reserve(16).unwrap().is_none(), "still full");
+
+    assert_eq!(drain.test_run(&mut []).unwrap(), 170);
+    assert_eq!(bss.get::<u32>("total").unwrap(), 170);
+    let seqs: [u32; 64] = bss.get("seen_seq").unwrap();
+    assert_eq!(seqs.to_vec(), (0..64).collect::<Vec<u32>>());
+    // Room again, and the next samples wrap around the ring's end.
+    for k in 0..10 {
+        sample(&mut ring, 1000 + k, 40, 0).submit().unwrap();
+    }
+    assert_eq!(drain.test_run(&mut []).unwrap(), 10);
+    assert_eq!(bss.get::<u32>("total").unwrap(), 180);
+    assert_eq!(drain.test_run(&mut []).unwrap(), 0, "nothing left");
+}
