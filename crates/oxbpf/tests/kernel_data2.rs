@@ -86,11 +86,15 @@ fn ring_overrun_delivers_or_counts_every_record_exactly() {
     assert_eq!(stats.discarded, 0);
 }
 
+/// Tests that drive getpid() of this process (which every such test's programs see).
+static GETPID: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn run_stats_count_runs_while_stats_are_enabled() {
     if !have_bpf() {
         return;
     }
+    let _serial = GETPID.lock().unwrap_or_else(|e| e.into_inner());
     let stats = match oxbpf::sys::bpf::enable_stats(oxbpf::sys::bpf::STATS_RUN_TIME) {
         Ok(fd) => fd,
         Err(e) => {
@@ -268,4 +272,71 @@ fn user_ringbuf_full_ring_refuses_until_the_program_drains() {
     assert_eq!(drain.test_run(&mut []).unwrap(), 10);
     assert_eq!(bss.get::<u32>("total").unwrap(), 180);
     assert_eq!(drain.test_run(&mut []).unwrap(), 0, "nothing left");
+}
+
+#[test]
+fn event_poller_reads_a_ring_buffer_and_a_perf_buffer_on_one_epoll() {
+    if !have_bpf() || !have_map_type(MapType::RINGBUF) {
+        return;
+    }
+    let _serial = GETPID.lock().unwrap_or_else(|e| e.into_inner());
+    let mut spec = oxbpf::ObjectSpec::from_file(common::fixture("evmix.bpf.o")).unwrap();
+    spec.set_global("target_tgid", &std::process::id().to_ne_bytes())
+        .unwrap();
+    let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default()).unwrap();
+    let mut poller = oxbpf::maps::EventPoller::new().unwrap();
+    let r = poller
+        .add_ringbuf(RingBuf::new(coll.map("ring_events").unwrap()).unwrap())
+        .unwrap();
+    let p = poller
+        .add_perf(
+            oxbpf::maps::PerfBuffer::new(
+                coll.map("perf_events").unwrap(),
+                oxbpf::maps::PerfBufferOptions::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!((r, p), (0, 1));
+    let links = coll.attach_all().unwrap();
+    for _ in 0..8 {
+        std::hint::black_box(std::process::id());
+    }
+    drop(links);
+    let (mut ring, mut perf) = (Vec::new(), Vec::new());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while (ring.len() < 8 || perf.len() < 8) && std::time::Instant::now() < deadline {
+        poller
+            .poll(
+                Some(std::time::Duration::from_millis(100)),
+                |src, cpu, rec| {
+                    let seq = u32::from_ne_bytes(rec[4..8].try_into().unwrap());
+                    match src {
+                        "ring_events" => {
+                            assert_eq!(cpu, None);
+                            assert_eq!(rec.len(), 16);
+                            ring.push(seq);
+                        }
+                        "perf_events" => {
+                            assert!(cpu.is_some());
+                            // Raw perf samples are padded to 8 bytes with their u32 size.
+                            assert!(rec.len() >= 16, "{}", rec.len());
+                            perf.push(seq);
+                        }
+                        other => panic!("unknown source {other}"),
+                    }
+                },
+            )
+            .unwrap();
+    }
+    assert_eq!(ring, (0..8).collect::<Vec<u32>>());
+    perf.sort();
+    assert_eq!(perf, (0..8).collect::<Vec<u32>>());
+    let stats = poller.stats();
+    assert_eq!(stats.len(), 2);
+    assert_eq!(stats[0].name, "ring_events");
+    assert_eq!(stats[0].kind, oxbpf::maps::SourceKind::RingBuf);
+    assert_eq!((stats[0].records, stats[0].bytes), (8, 128));
+    assert_eq!(stats[1].kind, oxbpf::maps::SourceKind::PerfBuffer);
+    assert_eq!((stats[1].records, stats[1].lost), (8, 0));
 }
