@@ -23,6 +23,7 @@ pub mod cgroup;
 pub mod iter;
 pub mod kprobe;
 mod link;
+pub mod link_info;
 mod net;
 pub mod netfilter;
 pub mod netns;
@@ -38,6 +39,7 @@ pub mod uprobe;
 pub mod xdp;
 
 pub use link::{Link, LinkMechanism};
+pub use link_info::{LinkDetail, LinkInfo, LinkType, PerfLinkDetail};
 
 /// Errors from attaching.
 #[derive(Debug, thiserror::Error)]

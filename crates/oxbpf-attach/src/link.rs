@@ -159,6 +159,86 @@ impl Link {
         self.inner.as_ref().and_then(of)
     }
 
+    /// Pins the `bpf_link` at `path` on a bpffs: the attachment then outlives this process
+    /// (until the pin is removed and every fd is closed). Attachments without a `bpf_link`
+    /// (legacy perf ioctl, netlink, `BPF_PROG_ATTACH`, socket options) cannot be pinned.
+    pub fn pin(&self, path: impl AsRef<std::path::Path>) -> crate::Result<()> {
+        let path = path.as_ref();
+        let fd = self.link_fd().ok_or_else(|| crate::Error::Unsupported {
+            what: format!("pinning {}", self.description),
+            reason: format!(
+                "the attachment is held by {:?}, not a bpf_link; only bpf_links can be pinned",
+                self.mechanism()
+            ),
+        })?;
+        oxbpf_sys::bpf::obj_pin(fd, path).map_err(|source| crate::Error::Kernel {
+            what: format!("pinning {} at {}", self.description, path.display()),
+            source,
+        })
+    }
+
+    /// Opens the link pinned at `path`. Dropping the returned `Link` closes this fd only:
+    /// the attachment stays while the pin exists (remove the file to detach).
+    pub fn from_pin(path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        let path = path.as_ref();
+        let fd = oxbpf_sys::bpf::obj_get(path).map_err(|source| crate::Error::Kernel {
+            what: format!("opening the link pinned at {}", path.display()),
+            source,
+        })?;
+        let link = LinkFd::from_owned(fd);
+        let description = match crate::link_info::info_by_fd(link.as_fd()) {
+            Ok(i) => format!("{} link {} ({})", i.link_type.name(), i.id, i.target()),
+            Err(e) => {
+                return Err(crate::Error::Binary {
+                    path: path.display().to_string(),
+                    reason: format!("not a bpf_link pin: {e}"),
+                });
+            }
+        };
+        Ok(Link::fd(link, description))
+    }
+
+    /// Replaces the attached program with `prog` atomically (`BPF_LINK_UPDATE`): no event
+    /// runs neither program. The new program must have the same type and attach type.
+    pub fn update(&self, prog: BorrowedFd<'_>) -> crate::Result<()> {
+        let fd = self.link_fd().ok_or_else(|| crate::Error::Unsupported {
+            what: format!("updating {}", self.description),
+            reason: format!(
+                "the attachment is held by {:?}, not a bpf_link; detach and attach again",
+                self.mechanism()
+            ),
+        })?;
+        oxbpf_sys::bpf::link_update(fd, prog, None).map_err(|source| {
+            let hint = match source.errno() {
+                Some(oxbpf_sys::Errno::EINVAL) => {
+                    "the new program must have the same program type and attach type"
+                }
+                Some(oxbpf_sys::Errno::ENOTSUP) => {
+                    "this link type cannot change its program (raw_tp, tracing, perf_event, \
+                     kprobe.multi and uprobe.multi links)"
+                }
+                _ => "check the program fd",
+            };
+            crate::Error::Rejected {
+                what: format!("the new program on {}", self.description),
+                source,
+                hint: hint.into(),
+            }
+        })
+    }
+
+    /// The kernel's info about the `bpf_link` (`BPF_OBJ_GET_INFO_BY_FD`).
+    pub fn info(&self) -> crate::Result<crate::link_info::LinkInfo> {
+        let fd = self.link_fd().ok_or_else(|| crate::Error::Unsupported {
+            what: format!("link info of {}", self.description),
+            reason: format!(
+                "the attachment is held by {:?}, not a bpf_link",
+                self.mechanism()
+            ),
+        })?;
+        crate::link_info::info_by_fd(fd)
+    }
+
     /// Detaches now, reporting a failure to disable a legacy perf event.
     pub fn detach(mut self) -> crate::Result<()> {
         self.release()

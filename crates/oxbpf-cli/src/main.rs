@@ -5,6 +5,7 @@
 
 mod asm_cmd;
 mod btf_cmd;
+mod link_cmd;
 mod map_cmd;
 mod output;
 mod probe_cmd;
@@ -83,6 +84,9 @@ enum Cmd {
     /// Inspect the kernel's maps: list them, dump their entries decoded by BTF.
     #[command(subcommand)]
     Map(map_cmd::MapCmd),
+    /// Inspect the kernel's bpf_links: list them with type, program id and target.
+    #[command(subcommand)]
+    Link(link_cmd::LinkCmd),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Cmd::Probe(args) => probe_cmd::run(args),
         Cmd::Prog(cmd) => prog_cmd::run(cmd),
         Cmd::Map(cmd) => map_cmd::run(cmd),
+        Cmd::Link(cmd) => link_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1585,3 +1585,104 @@ mod id_stats_tests {
         assert_eq!(std::mem::size_of::<EnableStatsAttr>(), 4);
     }
 }
+
+// ---- Links by id (used by `oxbpf link list`) ----
+
+/// `BPF_LINK_GET_FD_BY_ID`.
+pub const CMD_LINK_GET_FD_BY_ID: u32 = 30;
+/// `BPF_LINK_GET_NEXT_ID`.
+pub const CMD_LINK_GET_NEXT_ID: u32 = 31;
+
+/// `BPF_LINK_GET_NEXT_ID` (5.8+): the smallest link id greater than `start`; `None` at the
+/// end (`ENOENT`).
+pub fn link_get_next_id(start: u32) -> Result<Option<u32>> {
+    let mut a = IdAttr {
+        id: start,
+        ..Default::default()
+    };
+    if sys_bpf(CMD_LINK_GET_NEXT_ID, &mut a) < 0 {
+        let e = Error::last("BPF_LINK_GET_NEXT_ID");
+        return if e.errno() == Some(Errno::ENOENT) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(Some(a.next_id))
+}
+
+/// `BPF_LINK_GET_FD_BY_ID` (5.8+): opens the link with id `id`.
+pub fn link_get_fd_by_id(id: u32) -> Result<LinkFd> {
+    let mut a = IdAttr {
+        id,
+        ..Default::default()
+    };
+    LinkFd::from_raw_checked(
+        "BPF_LINK_GET_FD_BY_ID",
+        sys_bpf(CMD_LINK_GET_FD_BY_ID, &mut a),
+    )
+}
+
+#[cfg(test)]
+mod link_id_tests {
+    use super::*;
+
+    #[test]
+    fn link_by_id_commands_have_the_kernel_numbers() {
+        assert_eq!(CMD_LINK_GET_FD_BY_ID, 30);
+        assert_eq!(CMD_LINK_GET_NEXT_ID, 31);
+    }
+}
+
+/// Size of the buffer [`link_info`] fills: `struct bpf_link_info` is 16 bytes of common
+/// fields plus a type-specific union of at most 64 bytes (6.18).
+pub const LINK_INFO_SIZE: usize = 96;
+
+/// `struct bpf_link_info` as the kernel filled it, with the name it points at (the
+/// tracepoint name of raw_tp and perf tracepoint links, the iterator target, the probed
+/// function or file of perf kprobe/uprobe links), if the link has one.
+#[derive(Debug, Clone)]
+pub struct LinkInfoRaw {
+    /// The info bytes (common fields at 0..16, the union from 16); little-endian on x86.
+    pub bytes: [u8; LINK_INFO_SIZE],
+    /// How many bytes the kernel wrote.
+    pub len: usize,
+    /// The name the type-specific part points at, if any.
+    pub name: Option<String>,
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` on a link: the info, then again with a name buffer where the
+/// link type has a name (raw_tp: union+0, iter: union+0, perf_event: union+8).
+pub fn link_info(fd: BorrowedFd<'_>) -> Result<LinkInfoRaw> {
+    let mut bytes = [0u8; LINK_INFO_SIZE];
+    let len = obj_get_info_by_fd(fd, &mut bytes)?;
+    let link_type = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let perf_type = u32::from_ne_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    // Offset of the (name pointer, name length) pair in the info.
+    let at = match link_type {
+        1 | 4 => Some(16usize),
+        7 if (1..=5).contains(&perf_type) => Some(24usize),
+        _ => None,
+    };
+    let Some(at) = at else {
+        return Ok(LinkInfoRaw {
+            bytes,
+            len,
+            name: None,
+        });
+    };
+    let mut name = vec![0u8; 4096];
+    let mut again = [0u8; LINK_INFO_SIZE];
+    again[at..at + 8].copy_from_slice(&ptr(name.as_mut_ptr()).to_ne_bytes());
+    again[at + 8..at + 12].copy_from_slice(&(name.len() as u32).to_ne_bytes());
+    let len = obj_get_info_by_fd(fd, &mut again)?;
+    let n = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.truncate(n);
+    // The kernel rewrote the pointer field with ours; clear it again.
+    again[at..at + 8].fill(0);
+    Ok(LinkInfoRaw {
+        bytes: again,
+        len,
+        name: Some(String::from_utf8_lossy(&name).into_owned()),
+    })
+}
