@@ -84,6 +84,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A CO-RE relocation that cannot be computed or applied (not one that merely finds
+    /// no target: that poisons the instruction).
+    #[error("program {program:?}: function {function:?} insn {insn}: {reason}")]
+    Core {
+        /// The entry program being linked.
+        program: String,
+        /// The function containing the instruction.
+        function: String,
+        /// Slot index in the linked program.
+        insn: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// `resolve_maps` got no fd for a map the program uses.
     #[error("insn {insn}: no file descriptor for map #{map} (symbol {symbol:?})")]
     MissingMapFd {

@@ -7,8 +7,11 @@
 //! [`resolve_maps`] then writes map fds into `ld_imm64`s (`BPF_PSEUDO_MAP_FD`,
 //! `BPF_PSEUDO_MAP_VALUE`).
 //!
-//! It does not touch the kernel (fds come from the caller), read ELF (that is `oxbpf-obj`),
-//! or resolve externs and CO-RE relocations yet (later stages).
+//! [`core_relo`] applies CO-RE relocations against target BTF (all relocation kinds,
+//! candidate search, poisoning, an explanation per relocation).
+//!
+//! It does not touch the kernel (fds and target BTF come from the caller), read ELF (that
+//! is `oxbpf-obj`), or resolve externs yet (a later stage).
 //!
 //! ```
 //! use oxbpf_asm::Insn;
@@ -35,9 +38,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[path = "core/mod.rs"]
+pub mod core_relo;
 mod error;
 mod link;
 
+pub use core_relo::{
+    ReloExplanation, ReloKind, ReloResult, Targets, apply_core, calc_relo, patch_insn,
+};
 pub use error::{CallKind, Error, Result};
 pub use link::{FuncInfo, LineInfo, LinkedProgram, link_program};
 pub use oxbpf_obj::{ObjectSpec, RelocTarget, Relocation};
