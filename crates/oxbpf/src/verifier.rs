@@ -9,6 +9,12 @@
 
 use std::fmt;
 
+mod explain;
+
+pub use explain::{
+    Explanation, FailureClass, InsnRecord, LogSource, classify, explain_log, parse_log,
+};
+
 use oxbpf_sys::Errno;
 use oxbpf_sys::bpf::{self, LOG_SIZE_MAX, ProgLoad};
 
@@ -66,6 +72,21 @@ impl fmt::Display for VerifierError {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl VerifierError {
+    /// The failure classified, located and with a fix hint (see [`explain_log`]); the
+    /// source line comes from the object's line_info when it had one.
+    pub fn explain(&self) -> Explanation {
+        let line_of = |i: usize| {
+            if Some(i) == self.insn {
+                self.source_line.clone()
+            } else {
+                None
+            }
+        };
+        explain_log(&self.log, &line_of)
     }
 }
 
