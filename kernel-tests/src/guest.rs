@@ -204,6 +204,83 @@ pub fn build(workspace: &Path) -> Result<Payload, String> {
     })
 }
 
+/// `/init` and a static `oxbpf` CLI for `vm-load`, built for the guest.
+#[derive(Debug, Clone)]
+pub struct VmLoadPayload {
+    /// `/init` (oxbpf-vminit).
+    pub init: PathBuf,
+    /// The `oxbpf` binary, packed as [`GUEST_OXBPF`].
+    pub oxbpf: PathBuf,
+}
+
+/// Where `vm-load` packs the `oxbpf` CLI in the guest.
+pub const GUEST_OXBPF: &str = "/bin/oxbpf";
+/// Directory of the object `vm-load` packs.
+pub const GUEST_OBJ_DIR: &str = "/vm";
+
+/// Builds `/init` and the `oxbpf` CLI for the guest (one cargo run, no debug info).
+pub fn build_vm_load(workspace: &Path) -> Result<VmLoadPayload, String> {
+    ensure_target()?;
+    let bins = cargo_executables(
+        workspace,
+        &[
+            "build",
+            "-q",
+            "-p",
+            "oxbpf-vminit",
+            "--bin",
+            "oxbpf-vminit",
+            "-p",
+            "oxbpf-cli",
+            "--bin",
+            "oxbpf",
+        ],
+    )?;
+    let find = |name: &str| {
+        bins.iter()
+            .find(|b| b.target == name)
+            .map(|b| b.path.clone())
+            .ok_or_else(|| format!("cargo built no {name} executable for {TARGET}"))
+    };
+    Ok(VmLoadPayload {
+        init: find("oxbpf-vminit")?,
+        oxbpf: find("oxbpf")?,
+    })
+}
+
+/// The initramfs of one `vm-load` boot: `/init`, [`GUEST_OXBPF`], the object under
+/// [`GUEST_OBJ_DIR`], the kernel's modules and BTF; `config.exec` names the command.
+pub fn vm_load_initramfs(
+    payload: &VmLoadPayload,
+    kernel: &Prepared,
+    object_name: &str,
+    object: &[u8],
+    config: &Config,
+) -> Result<Vec<u8>, String> {
+    let init = read(&payload.init)?;
+    let mut c = Cpio::new();
+    c.char_dev("/dev/console", 0o600, 5, 1)
+        .dir("/proc")
+        .dir("/sys")
+        .dir("/tmp")
+        .dir("/run")
+        .file("/init", 0o755, &init)
+        .file("/bin/true", 0o755, &init)
+        .file("/bin/false", 0o755, &init)
+        .file(GUEST_OXBPF, 0o755, &read(&payload.oxbpf)?)
+        .file(CONFIG_PATH, 0o644, config.render()?.as_bytes())
+        .dir(GUEST_OBJ_DIR)
+        .file(&format!("{GUEST_OBJ_DIR}/{object_name}"), 0o644, object);
+    for m in &kernel.modules {
+        let name = m.file_name().and_then(|n| n.to_str()).unwrap_or("m.ko");
+        c.file(&format!("{MODULES_DIR}/{name}"), 0o644, &read(m)?);
+    }
+    if let Some(btf) = &kernel.btf {
+        c.file("/oxbpf/vmlinux.btf", 0o644, &read(btf)?);
+    }
+    Ok(c.finish())
+}
+
 fn read(p: &Path) -> Result<Vec<u8>, String> {
     fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))
 }
@@ -244,7 +321,7 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
         // /init is multi-call: the tests exec these.
         .file("/bin/true", 0o755, &init)
         .file("/bin/false", 0o755, &init)
-        .file(CONFIG_PATH, 0o644, config.render().as_bytes());
+        .file(CONFIG_PATH, 0o644, config.render()?.as_bytes());
     for t in &payload.tests {
         let path = format!("{TESTS_DIR}/{}/{}", t.package, t.target);
         c.file(&path, 0o755, &read(&t.path)?);

@@ -24,6 +24,8 @@ pub struct Prepared {
     pub package: String,
     /// Debian version.
     pub version: String,
+    /// sha256 of the `.deb` used (the pin's, or the index's after a re-resolve).
+    pub sha256: String,
     /// The uncompressed ELF kernel.
     pub vmlinux: PathBuf,
     /// `.BTF` of vmlinux (for offline CO-RE tests), if the kernel has one.
@@ -45,12 +47,12 @@ fn sha256_file(path: &Path) -> Result<String, String> {
 }
 
 /// Finds (cache) or downloads (apt) the `.deb` of `pin`; re-resolves to the newest of
-/// the series when the pinned version is gone. Returns the path, package, version, note.
+/// the series when the pinned version is gone. Returns the path, package, version, sha256, note.
 fn fetch_deb(
     pin: &Pin,
     apt: &Apt,
     cache: &Path,
-) -> Result<(PathBuf, String, String, Option<String>), String> {
+) -> Result<(PathBuf, String, String, String, Option<String>), String> {
     let debs = cache.join("debs");
     let cached = |package: &str, version: &str, sha: &str| -> Option<PathBuf> {
         let name = format!("{package}_{}_amd64.deb", version.replace(':', "%3a"));
@@ -58,7 +60,13 @@ fn fetch_deb(
         (p.is_file() && sha256_file(&p).ok()? == sha).then_some(p)
     };
     if let Some(p) = cached(&pin.package, &pin.version, &pin.sha256) {
-        return Ok((p, pin.package.clone(), pin.version.clone(), None));
+        return Ok((
+            p,
+            pin.package.clone(),
+            pin.version.clone(),
+            pin.sha256.clone(),
+            None,
+        ));
     }
     let tmp = debs.join(format!("tmp-{}", pin.series));
     let _ = fs::remove_dir_all(&tmp);
@@ -77,7 +85,13 @@ fn fetch_deb(
                     pin.series, pin.package, pin.version, pin.sha256
                 ));
             }
-            return Ok((place(deb)?, pin.package.clone(), pin.version.clone(), None));
+            return Ok((
+                place(deb)?,
+                pin.package.clone(),
+                pin.version.clone(),
+                got,
+                None,
+            ));
         }
         Err(e) => e,
     };
@@ -102,7 +116,7 @@ fn fetch_deb(
                     pin.package, pin.version, pin.series, c.package, c.version
                 );
                 eprintln!("kernel-tests: kernel {}: {note}", pin.series);
-                return Ok((place(deb)?, c.package, c.version, Some(note)));
+                return Ok((place(deb)?, c.package, c.version, got, Some(note)));
             }
             Err(e) => errors.push(e),
         }
@@ -117,7 +131,7 @@ fn fetch_deb(
 
 /// Prepares one kernel under `<cache>/kernels/<package>_<version>/` (reused when complete).
 pub fn prepare(pin: &Pin, apt: &Apt, cache: &Path) -> Result<Prepared, String> {
-    let (deb, package, version, note) = fetch_deb(pin, apt, cache)?;
+    let (deb, package, version, sha256, note) = fetch_deb(pin, apt, cache)?;
     let dir = cache
         .join("kernels")
         .join(format!("{package}_{}", version.replace([':', '~'], "_")));
@@ -141,6 +155,7 @@ pub fn prepare(pin: &Pin, apt: &Apt, cache: &Path) -> Result<Prepared, String> {
         series: pin.series.clone(),
         package,
         version,
+        sha256,
         vmlinux: dir.join("vmlinux"),
         btf: btf.is_file().then_some(btf),
         modules,

@@ -26,3 +26,4 @@ pub mod kernel;
 pub mod lock;
 pub mod qemu;
 pub mod report;
+pub mod vmload;

@@ -88,6 +88,42 @@ pub fn render(header: &str, pins: &[Pin]) -> String {
     s
 }
 
+/// `text` (a lock file) with the pins of `used` whose package, version or sha256
+/// differ put in place of their series' line, keeping comments, order and the suite
+/// column; `None` when nothing changed. A used series the lock does not pin is an error.
+pub fn update(text: &str, used: &[Pin]) -> Result<Option<String>, LockError> {
+    let pins = parse(text)?;
+    for u in used {
+        if !pins.iter().any(|p| p.series == u.series) {
+            return Err(LockError {
+                line: 0,
+                detail: format!("series {} is not pinned, so it cannot be updated", u.series),
+            });
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        let series = line.split_whitespace().next().unwrap_or("");
+        let old = pins.iter().find(|p| !line.is_empty() && p.series == series);
+        let new = used.iter().find(|u| u.series == series);
+        match (old, new) {
+            (Some(o), Some(n))
+                if (&o.package, &o.version, &o.sha256) != (&n.package, &n.version, &n.sha256) =>
+            {
+                changed = true;
+                out.push_str(&format!(
+                    "{} {} {} {} {}\n",
+                    o.series, o.suite, n.package, n.version, n.sha256
+                ));
+            }
+            _ => out.push_str(raw),
+        }
+    }
+    Ok(changed.then_some(out))
+}
+
 /// True if `package` is Debian's unsigned cloud kernel image of `series` (`X.Y`):
 /// `linux-image-X.Y.0-N-cloud-amd64-unsigned` (5.10, 6.1 naming) or
 /// `linux-image-X.Y.N+debNN-cloud-amd64-unsigned` (6.12 naming). Backports of another
@@ -203,6 +239,34 @@ mod tests {
         let line = format!("6.1 b linux-image-6.1.0-5-cloud-amd64-unsigned 1 {SHA}\n");
         let e = parse(&format!("{line}{line}")).unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn update_replaces_only_the_re_resolved_series_and_keeps_comments() {
+        let sha_a = "a".repeat(64);
+        let sha_b = "b".repeat(64);
+        let text = format!(
+            "# header\n6.1 bookworm linux-image-6.1.0-57-cloud-amd64-unsigned 6.1.192-3 {sha_a}\n\
+             \n5.10 bullseye linux-image-5.10.0-43-cloud-amd64-unsigned 5.10.251-5 {sha_a}\n"
+        );
+        let mut used = parse(&text).unwrap();
+        assert_eq!(update(&text, &used).unwrap(), None, "nothing changed");
+        used[1].package = "linux-image-5.10.0-44-cloud-amd64-unsigned".into();
+        used[1].version = "5.10.260-1".into();
+        used[1].suite = "ignored-suite".into();
+        used[1].sha256 = sha_b.clone();
+        let new = update(&text, &used).unwrap().unwrap();
+        assert_eq!(
+            new,
+            format!(
+                "# header\n6.1 bookworm linux-image-6.1.0-57-cloud-amd64-unsigned 6.1.192-3 {sha_a}\n\
+                 \n5.10 bullseye linux-image-5.10.0-44-cloud-amd64-unsigned 5.10.260-1 {sha_b}\n"
+            )
+        );
+        assert_eq!(parse(&new).unwrap()[1].version, "5.10.260-1");
+        let mut stray = used[0].clone();
+        stray.series = "6.6".into();
+        assert!(update(&text, &[stray]).unwrap_err().detail.contains("6.6"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `cargo run -p kernel-tests -- [--kernel 6.1] [--filter substr]`: the kernel matrix.
+//! `cargo run -p kernel-tests -- [--kernel 6.1] [--filter substr]`: the kernel matrix;
+//! `cargo run -p kernel-tests -- vm-load <obj> --kernel 6.1 [--attach]`: one load.
 
 #![forbid(unsafe_code)]
 
@@ -53,9 +54,73 @@ struct Args {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 512)]
     memory: u32,
+    /// Rewrite kernels.lock with the kernels actually used when a pin was re-resolved
+    /// (its version gone from the archive).
+    #[arg(long)]
+    update_lock: bool,
+}
+
+/// `vm-load`: load (and with --attach, attach) one object inside one matrix kernel and
+/// print what the guest's `oxbpf` said; exits with its status (125: no answer).
+#[derive(Debug, Parser)]
+#[command(name = "kernel-tests vm-load")]
+struct VmLoadArgs {
+    /// The BPF ELF object.
+    object: PathBuf,
+    /// The kernel series of kernels.lock (e.g. 5.10, 6.1, 6.12).
+    #[arg(long)]
+    kernel: String,
+    /// Attach too: the guest runs `oxbpf run --duration SECS` instead of `oxbpf load`.
+    #[arg(long)]
+    attach: bool,
+    /// How long --attach keeps the programs attached.
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    duration: f64,
+    /// The workspace whose `oxbpf` is built for the guest.
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+    /// The lock file (default: kernels.lock next to this crate's Cargo.toml).
+    #[arg(long)]
+    lock: Option<PathBuf>,
+    /// Download and preparation cache (default: kernel-tests/cache).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// Kill the boot after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    boot_timeout: u64,
+    /// Guest memory in MiB.
+    #[arg(long, default_value_t = 512)]
+    memory: u32,
+    /// Passed to the guest's `oxbpf load`/`run` before the object (e.g. -- --log-level 1).
+    #[arg(last = true)]
+    extra: Vec<String>,
+}
+
+fn vm_load(argv: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let a = VmLoadArgs::parse_from(argv);
+    let (ws, lock, cache) = kernel_tests::vmload::default_paths();
+    let req = kernel_tests::vmload::VmLoad {
+        object: a.object,
+        kernel: a.kernel,
+        attach: a.attach,
+        attach_secs: a.duration,
+        extra: a.extra,
+        workspace: a.workspace.unwrap_or(ws),
+        lock: a.lock.unwrap_or(lock),
+        cache: a.cache.unwrap_or(cache),
+        boot_timeout: Duration::from_secs(a.boot_timeout),
+        memory_mib: a.memory,
+    };
+    ExitCode::from(kernel_tests::vmload::main(&req))
 }
 
 fn main() -> ExitCode {
+    let mut argv = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "vm-load") {
+        let first = argv.next();
+        argv.next();
+        return vm_load(first.into_iter().chain(argv));
+    }
     let args = Args::parse();
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,
@@ -103,6 +168,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let config = Config {
         filter: args.filter.clone(),
         test_timeout: Duration::from_secs(args.test_timeout),
+        exec: Vec::new(),
     };
     let apt = Apt::new(&cache);
     let started = Instant::now();
@@ -145,6 +211,9 @@ fn run(args: &Args) -> Result<bool, String> {
         (payload, prepared)
     });
     let payload = payload?;
+    if args.update_lock {
+        update_lock(&lock_path, &text, &prepared)?;
+    }
     eprintln!(
         "kernel-tests: {} test binaries, {} kernels prepared in {:.1} s",
         payload.tests.len(),
@@ -161,6 +230,33 @@ fn run(args: &Args) -> Result<bool, String> {
         println!("{failed} of {} kernels failed", runs.len());
     }
     Ok(ok)
+}
+
+/// `--update-lock`: writes the kernels actually used (after a re-resolve) into the lock.
+fn update_lock(path: &Path, text: &str, prepared: &[PrepResult]) -> Result<(), String> {
+    let used: Vec<Pin> = prepared
+        .iter()
+        .filter_map(|(k, _, _)| k.as_ref().ok())
+        .filter(|k| k.series != "custom" && !k.sha256.is_empty())
+        .map(|k| Pin {
+            series: k.series.clone(),
+            suite: String::new(),
+            package: k.package.clone(),
+            version: k.version.clone(),
+            sha256: k.sha256.clone(),
+        })
+        .collect();
+    match lock::update(text, &used).map_err(|e| format!("{}: {e}", path.display()))? {
+        None => eprintln!("kernel-tests: --update-lock: {} is current", path.display()),
+        Some(new) => {
+            fs::write(path, new).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            eprintln!(
+                "kernel-tests: --update-lock: rewrote {} with the re-resolved kernels",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 type PrepResult = (Result<Prepared, String>, Duration, String);
@@ -291,6 +387,7 @@ fn custom_kernel(image: &Path, cache: &Path) -> Result<Prepared, String> {
         series: "custom".into(),
         package: image.display().to_string(),
         version: String::new(),
+        sha256: String::new(),
         vmlinux,
         btf,
         modules: vec![],

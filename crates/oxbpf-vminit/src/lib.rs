@@ -40,14 +40,26 @@ pub const LOG: &str = "OXBPF-LOG";
 pub const SETUP: &str = "OXBPF-SETUP";
 /// The last line of a complete run.
 pub const DONE: &str = "OXBPF-DONE";
+/// Opens the output of a [`Config::exec`] command: `OXBPF-CMD-BEGIN <argv…>`.
+pub const CMD_BEGIN: &str = "OXBPF-CMD-BEGIN";
+/// Prefix of one line the command wrote to stdout.
+pub const CMD_OUT: &str = "OXBPF-OUT";
+/// Prefix of one line the command wrote to stderr.
+pub const CMD_ERR: &str = "OXBPF-ERR";
+/// Closes the command's output: `OXBPF-CMD-END exit=<code>` (or `exit=signal N`,
+/// `exit=timeout`, `exit=spawn <error>`).
+pub const CMD_END: &str = "OXBPF-CMD-END";
 
 /// What the host tells the guest, as `key=value` lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Run only tests whose `<binary>::<test>` id contains this.
     pub filter: Option<String>,
-    /// Kill a test that runs longer than this.
+    /// Kill a test (or the [`Config::exec`] command) that runs longer than this.
     pub test_timeout: Duration,
+    /// When not empty: run this one command (argv) instead of the tests, and echo its
+    /// output between [`CMD_BEGIN`] and [`CMD_END`] (what `vm-load` uses).
+    pub exec: Vec<String>,
 }
 
 impl Default for Config {
@@ -55,6 +67,7 @@ impl Default for Config {
         Config {
             filter: None,
             test_timeout: Duration::from_secs(60),
+            exec: Vec::new(),
         }
     }
 }
@@ -80,19 +93,33 @@ impl Config {
                     })?;
                     c.test_timeout = Duration::from_secs(s);
                 }
+                "exec" => {
+                    c.exec = v
+                        .split('\t')
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
                 _ => {}
             }
         }
         Ok(c)
     }
 
-    /// Renders the lines [`Config::parse`] reads.
-    pub fn render(&self) -> String {
-        format!(
-            "filter={}\ntest_timeout_secs={}\n",
+    /// Renders the lines [`Config::parse`] reads; an `exec` argument holding a tab or a
+    /// line break cannot be carried and is refused, naming it.
+    pub fn render(&self) -> Result<String, String> {
+        if let Some(bad) = self.exec.iter().find(|a| a.contains(['\t', '\n', '\r'])) {
+            return Err(format!(
+                "guest command argument {bad:?} holds a tab or line break, which {CONFIG_PATH} cannot carry"
+            ));
+        }
+        Ok(format!(
+            "filter={}\ntest_timeout_secs={}\nexec={}\n",
             self.filter.as_deref().unwrap_or(""),
-            self.test_timeout.as_secs()
-        )
+            self.test_timeout.as_secs(),
+            self.exec.join("\t")
+        ))
     }
 
     /// True if the test `binary::test` is selected by the filter.
@@ -264,6 +291,62 @@ pub fn parse_result_line(line: &str) -> Option<ResultLine> {
     })
 }
 
+/// What a [`Config::exec`] command left on the console, read back by the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// Its stdout lines, each ending in `\n`.
+    pub stdout: String,
+    /// Its stderr lines, each ending in `\n`.
+    pub stderr: String,
+    /// The word after `exit=`: a number, or `signal N`, `timeout`, `spawn …`;
+    /// `None` when the console ends before [`CMD_END`] (the guest crashed or hung).
+    pub exit: Option<String>,
+}
+
+impl CommandOutput {
+    /// The exit code when the command exited normally.
+    pub fn code(&self) -> Option<i32> {
+        self.exit.as_deref()?.parse().ok()
+    }
+}
+
+/// Reads the command block out of a whole console transcript; `None` if no
+/// [`CMD_BEGIN`] line is there. Kernel messages printed in between are dropped: only
+/// prefixed lines belong to the command. Text before the prefix on the same line
+/// (console noise) is ignored.
+pub fn parse_command_output(console: &str) -> Option<CommandOutput> {
+    let mut lines = console.lines();
+    lines.by_ref().find(|l| l.contains(CMD_BEGIN))?;
+    let mut out = CommandOutput {
+        stdout: String::new(),
+        stderr: String::new(),
+        exit: None,
+    };
+    let after = |l: &str, prefix: &str| -> Option<String> {
+        let at = l.find(prefix)?;
+        let rest = &l[at + prefix.len()..];
+        // `PREFIX` alone is an empty line, `PREFIX <text>` a line of text.
+        match rest.strip_prefix(' ') {
+            Some(t) => Some(t.trim_end_matches('\r').to_owned()),
+            None if rest.trim_end_matches('\r').is_empty() => Some(String::new()),
+            None => None,
+        }
+    };
+    for l in lines {
+        if let Some(t) = after(l, CMD_OUT) {
+            out.stdout.push_str(&t);
+            out.stdout.push('\n');
+        } else if let Some(t) = after(l, CMD_ERR) {
+            out.stderr.push_str(&t);
+            out.stderr.push('\n');
+        } else if let Some(t) = after(l, CMD_END) {
+            out.exit = Some(t.strip_prefix("exit=").unwrap_or(&t).trim().to_owned());
+            break;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,8 +356,14 @@ mod tests {
         let c = Config {
             filter: Some("attach::kprobe".into()),
             test_timeout: Duration::from_secs(7),
+            exec: vec!["/bin/oxbpf".into(), "load".into(), "/vm/a b.o".into()],
         };
-        assert_eq!(Config::parse(&c.render()).unwrap(), c);
+        assert_eq!(Config::parse(&c.render().unwrap()).unwrap(), c);
+        let tab = Config {
+            exec: vec!["a\tb".into()],
+            ..Config::default()
+        };
+        assert!(tab.render().unwrap_err().contains("tab"));
         assert_eq!(
             Config::parse("filter=\n").unwrap().filter,
             None,
@@ -362,5 +451,28 @@ mod tests {
         assert_eq!(back.verdict, Verdict::Timeout);
         assert_eq!(parse_result_line("OXBPF-RESULT a b maybe 1ms"), None);
         assert_eq!(parse_result_line("OXBPF-RESULTS"), None);
+    }
+
+    #[test]
+    fn command_output_keeps_prefixed_lines_and_drops_kernel_noise() {
+        let console = "OXBPF-SETUP mount ok\n\
+                       OXBPF-OUT before begin is ignored\n\
+                       OXBPF-CMD-BEGIN /bin/oxbpf load /vm/x.o\n\
+                       OXBPF-OUT program p: loaded\r\n\
+                       [    1.23] random: crng init done\n\
+                       OXBPF-ERR error: loading p\n\
+                       OXBPF-OUT\n\
+                       OXBPF-OUTPUT is not a line of the command\n\
+                       OXBPF-CMD-END exit=1\n\
+                       OXBPF-OUT after end is ignored\n";
+        let o = parse_command_output(console).unwrap();
+        assert_eq!(o.stdout, "program p: loaded\n\n");
+        assert_eq!(o.stderr, "error: loading p\n");
+        assert_eq!(o.code(), Some(1));
+        assert_eq!(parse_command_output("no block\n"), None);
+        let cut = parse_command_output("OXBPF-CMD-BEGIN x\nOXBPF-OUT half\n").unwrap();
+        assert_eq!((cut.exit, cut.stdout.as_str()), (None, "half\n"));
+        let sig = parse_command_output("OXBPF-CMD-BEGIN x\nOXBPF-CMD-END exit=signal 9\n");
+        assert_eq!(sig.unwrap().code(), None);
     }
 }

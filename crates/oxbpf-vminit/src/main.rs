@@ -17,8 +17,8 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::reboot::{RebootMode, reboot};
 
 use oxbpf_vminit::{
-    CONFIG_PATH, Config, DONE, LOG, MODULES_DIR, ResultLine, SETUP, TESTS_DIR, TOTAL, Verdict,
-    classify, parse_test_list,
+    CMD_BEGIN, CMD_END, CMD_ERR, CMD_OUT, CONFIG_PATH, Config, DONE, LOG, MODULES_DIR, ResultLine,
+    SETUP, TESTS_DIR, TOTAL, Verdict, classify, parse_test_list,
 };
 
 /// The kernel decompresses the module itself (Linux 6.4+, `MODULE_INIT_COMPRESSED_FILE`).
@@ -70,6 +70,11 @@ fn run() {
     };
     // The tests' output goes through a file under /tmp.
     let _ = fs::create_dir_all("/tmp");
+    if !config.exec.is_empty() {
+        run_exec(&config.exec, config.test_timeout);
+        println!("{DONE}");
+        return;
+    }
     let plan = plan(&config);
     println!(
         "{TOTAL} {}",
@@ -87,6 +92,70 @@ fn run() {
         }
     }
     println!("{DONE} passed={pass} failed={fail} skipped={skip}");
+}
+
+/// Runs the one command of `vm-load` and echoes its stdout and stderr, line by line
+/// with [`CMD_OUT`]/[`CMD_ERR`] prefixes, between [`CMD_BEGIN`] and [`CMD_END`].
+fn run_exec(argv: &[String], timeout: Duration) {
+    let Some((prog, args)) = argv.split_first() else {
+        return;
+    };
+    println!("{CMD_BEGIN} {}", argv.join(" "));
+    let (out_path, err_path) = (
+        Path::new("/tmp/oxbpf-cmd-out"),
+        Path::new("/tmp/oxbpf-cmd-err"),
+    );
+    let spawned = File::create(out_path)
+        .and_then(|o| File::create(err_path).map(|e| (o, e)))
+        .and_then(|(o, e)| {
+            Command::new(prog)
+                .args(args)
+                .env("PATH", GUEST_PATH)
+                .env("OXBPF_GUEST", "tcg")
+                .current_dir("/")
+                .stdin(Stdio::null())
+                .stdout(o)
+                .stderr(e)
+                .spawn()
+        });
+    let exit = match spawned {
+        Err(e) => format!("spawn {prog}: {e}"),
+        Ok(mut child) => {
+            let deadline = Instant::now() + timeout;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(st)) => {
+                        break match (
+                            st.code(),
+                            std::os::unix::process::ExitStatusExt::signal(&st),
+                        ) {
+                            (Some(c), _) => c.to_string(),
+                            (None, Some(sig)) => format!("signal {sig}"),
+                            (None, None) => st.to_string(),
+                        };
+                    }
+                    Ok(None) if Instant::now() >= deadline => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break "timeout".to_owned();
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                    Err(e) => break format!("wait {e}"),
+                }
+            }
+        }
+    };
+    for (path, prefix) in [(out_path, CMD_OUT), (err_path, CMD_ERR)] {
+        let text = fs::read(path).unwrap_or_default();
+        for l in String::from_utf8_lossy(&text).lines() {
+            if l.is_empty() {
+                println!("{prefix}");
+            } else {
+                println!("{prefix} {l}");
+            }
+        }
+    }
+    println!("{CMD_END} exit={exit}");
 }
 
 fn setup_mounts() {
