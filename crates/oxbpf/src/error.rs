@@ -29,6 +29,26 @@ pub enum Error {
         #[source]
         source: oxbpf_sys::Error,
     },
+    /// The object has CO-RE relocations but the target BTF could not be read.
+    #[error("program {program:?}: CO-RE needs the kernel's BTF: {source}")]
+    CoreTarget {
+        /// Program name.
+        program: String,
+        /// Why the BTF could not be read.
+        #[source]
+        source: crate::kernel_btf::Error,
+    },
+    /// The verifier rejected a program at an instruction a failed CO-RE relocation
+    /// poisoned: the relocation (with the candidates considered) and the verifier's error.
+    #[error("program {program:?}: CO-RE relocation failed: {relocation}\n{verifier}")]
+    CoreRelocation {
+        /// Program name.
+        program: String,
+        /// The relocation that poisoned the instruction.
+        relocation: Box<oxbpf_reloc::ReloExplanation>,
+        /// The verifier's rejection.
+        verifier: Box<VerifierError>,
+    },
     /// The verifier rejected a program; the whole log is inside.
     #[error(transparent)]
     Verifier(Box<VerifierError>),

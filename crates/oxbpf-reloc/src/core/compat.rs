@@ -118,7 +118,9 @@ pub(crate) fn fields_are_compat(
         match (&lt, &tt) {
             (Type::Ptr(_), _) | (Type::Float(_), _) => return Ok(true),
             (Type::Fwd(_), _) | (Type::Enum(_), _) | (Type::Enum64(_), _) => {
-                return Ok(names_match(lt.name(), tt.name()));
+                // One of them anonymous, or both with the same essential name.
+                let (l, t) = (essential_name(lt.name()), essential_name(tt.name()));
+                return Ok(l.is_empty() || t.is_empty() || l == t);
             }
             (Type::Int(_), _) => return Ok(int_offset_zero(&lt) && int_offset_zero(&tt)),
             (Type::Array(l), Type::Array(t)) => {
@@ -178,7 +180,7 @@ fn types_match_depth(
                 let (Type::Enum(te) | Type::Enum64(te)) = &tt else {
                     return Ok(false);
                 };
-                if le.size != te.size {
+                if le.size != te.size || le.vlen() > te.vlen() {
                     return Ok(false);
                 }
                 for lv in le.values() {

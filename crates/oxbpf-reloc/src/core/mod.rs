@@ -680,6 +680,20 @@ pub fn calc_relo(
     Ok(ex)
 }
 
+/// Whether the object has any CO-RE record (so a loader knows to read target BTF).
+pub fn has_core_relos(spec: &oxbpf_obj::ObjectSpec) -> bool {
+    let (Some(btf_bytes), Some(ext_bytes)) = (&spec.btf, &spec.btf_ext) else {
+        return false;
+    };
+    let Ok(btf) = Btf::parse(btf_bytes) else {
+        return false;
+    };
+    let Ok(ext) = BtfExt::parse(ext_bytes, &btf) else {
+        return false;
+    };
+    ext.core_relos().any(|s| s.is_ok_and(|s| !s.is_empty()))
+}
+
 /// Applies every CO-RE record of the object's `.BTF.ext` to the linked program: each
 /// function placed gets the records of its ELF section that fall in its byte range,
 /// at `start + (insn_off - section_offset) / 8`. Returns an explanation per record.
@@ -752,6 +766,9 @@ pub fn apply_core(
                 ex.function = f.name.clone();
                 let outcome = patch_insn(&mut prog.insns, slot, &ex.result)
                     .map_err(|reason| core_err(slot, format!("{}: {reason}", ex.local)))?;
+                if is_poisoned(&prog.insns[slot]) {
+                    ex.result.poison = true;
+                }
                 if ex.outcome.is_empty() {
                     ex.outcome = outcome;
                 } else {

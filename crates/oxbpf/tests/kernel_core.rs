@@ -1,0 +1,154 @@
+//! CO-RE against the host's vmlinux BTF: core_task.bpf.o reads task_struct fields through
+//! hand-written struct flavours on our thread's getpid and reports them in .bss;
+//! core_missing.bpf.o reads a field the kernel lacks, unguarded, and must fail naming the
+//! relocation. Needs root.
+
+mod common;
+
+use oxbpf::{Collection, Error, LoadOptions, ObjectSpec};
+
+fn tid() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    link.file_name().unwrap().to_str().unwrap().parse().unwrap()
+}
+
+/// Our thread's comm as the kernel keeps it (up to 15 bytes).
+fn comm() -> String {
+    std::fs::read_to_string("/proc/thread-self/comm")
+        .unwrap()
+        .trim_end()
+        .to_string()
+}
+
+fn getpid() {
+    // std::process::id() is a getpid(2) each time.
+    std::hint::black_box(std::process::id());
+}
+
+#[test]
+fn task_fields_read_through_core_match_our_thread() {
+    if !common::have_bpf() {
+        return;
+    }
+    if oxbpf::kernel_btf::vmlinux().is_err() {
+        eprintln!("skipping: no /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let mut spec = ObjectSpec::from_file(common::fixture("core_task.bpf.o")).unwrap();
+    spec.set_global("target_tid", &tid().to_ne_bytes()).unwrap();
+    let coll = Collection::load(&spec, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("core_task.bpf.o: {e}"));
+
+    // Every relocation was explained; none poisoned except the guarded missing-field read.
+    let ex = coll.core_relocations();
+    assert!(ex.len() >= 15, "{} relocations", ex.len());
+    for e in ex {
+        eprintln!("{e}");
+    }
+    let poisoned: Vec<&str> = ex
+        .iter()
+        .filter(|e| e.result.poison)
+        .map(|e| e.local.as_str())
+        .collect();
+    assert_eq!(
+        poisoned,
+        ["task_struct___mine::oxbpf_no_such_field"],
+        "only the guarded read is poisoned"
+    );
+    let pid = ex
+        .iter()
+        .find(|e| e.local == "task_struct___mine::pid")
+        .unwrap();
+    assert_eq!(pid.result.orig_val, 24, "local offset in the flavour");
+    assert!(
+        pid.candidates
+            .iter()
+            .any(|c| c.accepted && c.btf == "vmlinux")
+    );
+
+    let _link = coll.program("core_getpid").unwrap().attach().unwrap();
+    for _ in 0..3 {
+        getpid();
+    }
+    let bss = coll.global_data(".bss").unwrap();
+    let data = coll.global_data(".data").unwrap();
+    let g = |v: &str| -> u64 { bss.get::<u64>(v).unwrap_or_else(|e| panic!("{v}: {e}")) };
+    assert!(g("hits") >= 3, "hits {}", g("hits"));
+    assert_eq!(g("got_pid"), u64::from(tid()), "task->pid by LDX");
+    assert_eq!(
+        g("got_tgid"),
+        u64::from(std::process::id()),
+        "task->tgid by LDX"
+    );
+    assert_eq!(g("read_pid"), u64::from(tid()), "task->pid by probe_read");
+    assert_eq!(g("read_tgid"), u64::from(std::process::id()));
+    let c: [u8; 16] = bss.get("got_comm").unwrap();
+    let end = c.iter().position(|&b| b == 0).unwrap_or(16);
+    assert_eq!(String::from_utf8_lossy(&c[..end]), comm());
+    assert_eq!(g("comm_size"), 16);
+    assert_eq!(g("missing_exists"), 0);
+    assert_eq!(
+        data.get::<u64>("missing_value").unwrap(),
+        77,
+        "guarded read never ran"
+    );
+    assert_eq!(g("task_exists"), 1);
+    assert_eq!(g("nope_exists"), 0);
+    assert_eq!(g("list_matches"), 1);
+    assert_eq!(
+        g("tgid_enum"),
+        1,
+        "PIDTYPE_TGID is 1 in the kernel (7 locally)"
+    );
+    assert_eq!(g("tgid_enum_exists"), 1);
+    assert_eq!(g("gone_enum_exists"), 0);
+
+    // Sizes and ids agree with vmlinux BTF itself.
+    let vm = oxbpf::kernel_btf::vmlinux().unwrap();
+    let ts = vm
+        .find_by_name("task_struct", oxbpf::btf::Kind::Struct)
+        .unwrap()
+        .unwrap();
+    assert_eq!(g("task_size"), u64::from(vm.resolve_size(ts).unwrap()));
+    assert_eq!(g("target_type_id"), u64::from(ts));
+    assert_ne!(g("local_type_id"), 0);
+}
+
+#[test]
+fn unguarded_missing_field_fails_naming_the_relocation() {
+    if !common::have_bpf() {
+        return;
+    }
+    if oxbpf::kernel_btf::vmlinux().is_err() {
+        eprintln!("skipping: no /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let spec = ObjectSpec::from_file(common::fixture("core_missing.bpf.o")).unwrap();
+    let err = Collection::load(&spec, &LoadOptions::default()).unwrap_err();
+    let text = err.to_string();
+    match &err {
+        Error::CoreRelocation {
+            program,
+            relocation,
+            verifier,
+        } => {
+            assert_eq!(program, "core_unguarded");
+            assert_eq!(relocation.local, "task_struct___gone::oxbpf_no_such_field");
+            assert!(relocation.result.poison);
+            assert_eq!(verifier.insn, Some(relocation.insn));
+            let c = &relocation.candidates;
+            assert!(
+                c.iter().any(|c| !c.accepted
+                    && c.path == "task_struct"
+                    && c.reason.contains("no member oxbpf_no_such_field")),
+                "{c:?}"
+            );
+        }
+        other => panic!("expected a CO-RE relocation error, got {other}"),
+    }
+    assert!(
+        text.contains("task_struct___gone::oxbpf_no_such_field"),
+        "{text}"
+    );
+    assert!(text.contains("no member oxbpf_no_such_field"), "{text}");
+}
