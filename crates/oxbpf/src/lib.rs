@@ -23,6 +23,7 @@
 
 mod attach_target;
 mod collection;
+pub mod doctor;
 mod error;
 pub mod features;
 pub mod kernel_btf;
