@@ -53,6 +53,7 @@ pub struct Collection {
     btf: Option<Vec<u8>>,
     _btf_fd: Option<BtfFd>,
     warnings: Vec<String>,
+    core: Vec<oxbpf_reloc::ReloExplanation>,
 }
 
 impl Collection {
@@ -111,6 +112,8 @@ impl Collection {
         }
 
         let mut programs = Vec::new();
+        let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
+        let mut core = Vec::new();
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
@@ -120,6 +123,10 @@ impl Collection {
                 source: Box::new(source),
             };
             let mut linked = oxbpf_reloc::link_program(spec, i).map_err(reloc)?;
+            let core_start = core.len();
+            if has_core {
+                core.extend(core_relocate(spec, &mut linked, opts, &p.name)?);
+            }
             oxbpf_reloc::resolve_maps(&mut linked, &|idx| {
                 maps.get(idx).map(|m: &Map| m.map_fd().raw())
             })
@@ -178,14 +185,15 @@ impl Collection {
                     loaded.log,
                 )),
                 Err((source, log, truncated)) => {
-                    return Err(rejection(
+                    let err = rejection(
                         p.name.clone(),
                         source,
                         log,
                         truncated,
                         &linked,
                         parsed.as_ref(),
-                    ));
+                    );
+                    return Err(poisoned_rejection(err, &linked, &core[core_start..]));
                 }
             }
         }
@@ -212,6 +220,7 @@ impl Collection {
             btf,
             _btf_fd: btf_fd,
             warnings,
+            core,
         })
     }
 
@@ -288,6 +297,11 @@ impl Collection {
         let i = self.maps.iter().position(|m| m.name() == name);
         i.and_then(|i| self.types.get(i).copied())
             .unwrap_or((None, None))
+    }
+
+    /// What every CO-RE relocation of the loaded programs did (`oxbpf load --explain-core`).
+    pub fn core_relocations(&self) -> &[oxbpf_reloc::ReloExplanation] {
+        &self.core
     }
 
     /// Non-fatal problems met while loading (e.g. BTF the kernel refused).
@@ -494,6 +508,61 @@ fn create_map(
         }
     }
     Ok(Map::from_fd(m.name.clone(), fd)?)
+}
+
+/// Applies the object's CO-RE relocations to `linked` against the target BTF (the
+/// external file of `opts`, else vmlinux and, for types vmlinux lacks, module BTF).
+fn core_relocate(
+    spec: &ObjectSpec,
+    linked: &mut LinkedProgram,
+    opts: &LoadOptions,
+    program: &str,
+) -> Result<Vec<oxbpf_reloc::ReloExplanation>> {
+    let main = crate::kernel_btf::target(opts).map_err(|source| Error::CoreTarget {
+        program: program.to_string(),
+        source,
+    })?;
+    let targets = match &opts.kernel_btf {
+        Some(path) => oxbpf_reloc::Targets::new(path.display().to_string(), main),
+        None => oxbpf_reloc::Targets::new("vmlinux", main).with_lazy_modules(|| {
+            crate::kernel_btf::module_names()
+                .into_iter()
+                .filter_map(|n| crate::kernel_btf::module(&n).ok().map(|b| (n, b)))
+                .collect()
+        }),
+    };
+    oxbpf_reloc::apply_core(spec, linked, &targets).map_err(|source| Error::Reloc {
+        program: program.to_string(),
+        source: Box::new(source),
+    })
+}
+
+/// A verifier rejection at an instruction a CO-RE relocation poisoned becomes
+/// [`Error::CoreRelocation`] naming that relocation.
+fn poisoned_rejection(
+    err: Error,
+    linked: &LinkedProgram,
+    core: &[oxbpf_reloc::ReloExplanation],
+) -> Error {
+    let Error::Verifier(v) = err else { return err };
+    let poisoned = v.insn.and_then(|i| {
+        let insn = linked.insns.get(i)?;
+        if !oxbpf_reloc::core_relo::is_poisoned(insn) {
+            return None;
+        }
+        // The second slot of a poisoned ld_imm64 is poisoned too.
+        core.iter()
+            .find(|e| e.result.poison && (e.insn == i || e.insn + 1 == i))
+            .or_else(|| core.iter().find(|e| e.insn == i))
+    });
+    match poisoned {
+        Some(e) => Error::CoreRelocation {
+            program: v.program.clone(),
+            relocation: Box::new(e.clone()),
+            verifier: v,
+        },
+        None => Error::Verifier(v),
+    }
 }
 
 fn rejection(
