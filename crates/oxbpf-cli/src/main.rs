@@ -39,6 +39,10 @@ struct ObjectArgs {
     /// Verifier log level: 0 = log only on failure, 1 = always, 2 = verbose.
     #[arg(long, default_value_t = 0)]
     log_level: u32,
+    /// Print what every CO-RE relocation did: the local access (`task_struct::pid`), the
+    /// target candidates accepted or rejected and why, and the value patched in.
+    #[arg(long)]
+    explain_core: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -59,6 +59,13 @@ fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::erro
     for w in coll.warnings() {
         eprintln!("warning: {w}");
     }
+    if args.explain_core {
+        let core = coll.core_relocations();
+        println!("CO-RE: {} relocations", core.len());
+        for e in core {
+            println!("  {}", e.to_string().replace('\n', "\n  "));
+        }
+    }
     Ok((spec, coll))
 }
 
