@@ -152,3 +152,80 @@ fn unguarded_missing_field_fails_naming_the_relocation() {
     );
     assert!(text.contains("no member oxbpf_no_such_field"), "{text}");
 }
+
+/// `bpftool prog dump xlated` text with map ids (which differ per load) blanked.
+fn xlated(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("bpftool")
+        .args(["prog", "dump", "xlated"])
+        .args(args)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut norm = String::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(i) = rest.find("map[id:") {
+            norm.push_str(&rest[..i + 7]);
+            rest = &rest[i + 7..];
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            norm.push('N');
+            rest = &rest[digits..];
+        }
+        norm.push_str(rest);
+        norm.push('\n');
+    }
+    Some(norm)
+}
+
+/// libbpf (through bpftool) as an oracle: the same object loaded by both gives the same
+/// program tag (the kernel's hash of the submitted instructions, map references blanked)
+/// and the same translated instructions.
+#[test]
+fn relocated_program_equals_what_libbpf_loads() {
+    if !common::have_bpf() || oxbpf::kernel_btf::vmlinux().is_err() {
+        return;
+    }
+    let have_bpftool = std::process::Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_bpftool {
+        eprintln!("skipping: no bpftool (the libbpf oracle)");
+        return;
+    }
+    let obj = common::fixture("core_task.bpf.o");
+    let dir = format!("/sys/fs/bpf/oxbpf_core_oracle_{}", std::process::id());
+    let st = std::process::Command::new("bpftool")
+        .args(["prog", "loadall"])
+        .arg(&obj)
+        .arg(&dir)
+        .status()
+        .unwrap();
+    let pinned = format!("{dir}/core_getpid");
+    let theirs = xlated(&["pinned", &pinned]);
+    let their_tag = std::process::Command::new("bpftool")
+        .args(["prog", "show", "pinned", &pinned])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let _ = std::fs::remove_file(&pinned);
+    let _ = std::fs::remove_dir(&dir);
+    assert!(st.success(), "bpftool prog loadall failed");
+    let (theirs, their_tag) = (theirs.unwrap(), their_tag.unwrap());
+
+    let spec = ObjectSpec::from_file(&obj).unwrap();
+    let coll = Collection::load(&spec, &LoadOptions::default()).unwrap();
+    let p = coll.program("core_getpid").unwrap();
+    let info = oxbpf::sys::bpf::prog_info(p.fd().as_fd()).unwrap();
+    let tag: String = info.tag.iter().map(|b| format!("{b:02x}")).collect();
+    let ours = xlated(&["id", &info.id.to_string()]).unwrap();
+    assert_eq!(ours, theirs, "xlated instructions differ from libbpf's");
+    assert!(
+        their_tag.contains(&format!("tag {tag}")),
+        "tag {tag} vs bpftool: {their_tag}"
+    );
+}
