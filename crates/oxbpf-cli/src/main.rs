@@ -11,6 +11,7 @@ mod output;
 mod probe_cmd;
 mod prog_cmd;
 mod run;
+mod vm_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,9 @@ enum Cmd {
     /// Inspect the kernel's bpf_links: list them with type, program id and target.
     #[command(subcommand)]
     Link(link_cmd::LinkCmd),
+    /// Load (with --attach, also attach) an object inside a kernel of the matrix under
+    /// qemu and print the verifier's answer: will this load on kernel X?
+    VmLoad(vm_cmd::VmLoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Cmd::Prog(cmd) => prog_cmd::run(cmd),
         Cmd::Map(cmd) => map_cmd::run(cmd),
         Cmd::Link(cmd) => link_cmd::run(cmd),
+        Cmd::VmLoad(args) => vm_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
