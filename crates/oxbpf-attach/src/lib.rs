@@ -38,7 +38,7 @@ pub mod tracepoint;
 pub mod uprobe;
 pub mod xdp;
 
-pub use link::{Link, LinkMechanism};
+pub use link::{Link, LinkMechanism, Links, Teardown};
 pub use link_info::{LinkDetail, LinkInfo, LinkType, PerfLinkDetail};
 
 /// Errors from attaching.

@@ -451,7 +451,7 @@ pub fn info_by_fd(fd: BorrowedFd<'_>) -> crate::Result<LinkInfo> {
 }
 
 /// Every link in the system (`BPF_LINK_GET_NEXT_ID` / `BPF_LINK_GET_FD_BY_ID`), in id
-/// order; links that go away while listing are skipped.
+/// order; links that go away while listing (or are being released) are skipped.
 pub fn list() -> crate::Result<Vec<LinkInfo>> {
     let mut out = Vec::new();
     let mut id = 0;
@@ -464,7 +464,15 @@ pub fn list() -> crate::Result<Vec<LinkInfo>> {
         id = next;
         let fd = match oxbpf_sys::bpf::link_get_fd_by_id(id) {
             Ok(fd) => fd,
-            Err(e) if e.errno() == Some(oxbpf_sys::Errno::ENOENT) => continue,
+            // Gone meanwhile (ENOENT), or being released (EAGAIN: its id already cleared).
+            Err(e)
+                if matches!(
+                    e.errno(),
+                    Some(oxbpf_sys::Errno::ENOENT | oxbpf_sys::Errno::EAGAIN)
+                ) =>
+            {
+                continue;
+            }
             Err(source) => {
                 return Err(crate::Error::Kernel {
                     what: format!("link {id}"),

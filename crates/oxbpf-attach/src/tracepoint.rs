@@ -26,11 +26,22 @@ fn check_component(what: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// The tracefs root, found (or mounted) once per process: reading /proc/self/mountinfo
+/// on every attach cost more than the attach itself.
+fn tracefs_root() -> oxbpf_sys::Result<&'static std::path::Path> {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(p) = ROOT.get() {
+        return Ok(p);
+    }
+    let found = oxbpf_sys::fs::tracefs()?;
+    Ok(ROOT.get_or_init(|| found))
+}
+
 /// The directory of tracepoint `category/name` in tracefs (mounting tracefs if needed).
 pub fn event_dir(category: &str, name: &str) -> Result<PathBuf> {
     check_component("category", category)?;
     check_component("name", name)?;
-    let root = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
+    let root = tracefs_root().map_err(|source| Error::Kernel {
         what: format!("tracepoint {category}/{name}"),
         source,
     })?;

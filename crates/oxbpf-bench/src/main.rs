@@ -13,6 +13,7 @@ use oxbpf::btf::{Kind, Type};
 use oxbpf_maps::{HashMap, Map, PerfBuffer, PerfBufferOptions, RingBuf, Wakeup};
 use oxbpf_sys::bpf::{self, MapCreate};
 
+mod attach;
 mod extra;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -30,6 +31,7 @@ const METRICS: &[&str] = &[
     "asm_disasm_1m",
     "asm_assemble_1m",
     "btf_dump_c_vmlinux",
+    "attach_tracepoints_100",
 ];
 
 const IMPL: &str = "oxbpf";
@@ -79,6 +81,7 @@ fn run(metric: &str) -> Res<()> {
         "asm_disasm_1m" => extra::asm_disasm_1m(),
         "asm_assemble_1m" => extra::asm_assemble_1m(),
         "btf_dump_c_vmlinux" => extra::btf_dump_c_vmlinux(),
+        "attach_tracepoints_100" => attach::attach_tracepoints_100(),
         other => Err(format!("unknown metric {other:?}").into()),
     }
 }

@@ -11,6 +11,13 @@ use oxbpf::maps::{HashMap, Map};
 
 const CHILD_ENV: &str = "OXBPF_LINK_PIN_CHILD";
 
+/// The tests count this process's getpid() calls: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn bpffs_dir() -> Option<PathBuf> {
     match oxbpf::sys::fs::bpffs() {
         Ok(d) => Some(d),
@@ -41,6 +48,7 @@ fn pin_child_helper() {
 
 #[test]
 fn pinned_link_stays_attached_after_the_process_exits() {
+    let _serial = serial();
     if !common::have_bpf() || !common::have(oxbpf::features::Capability::PerfLink) {
         return;
     }
@@ -119,11 +127,20 @@ fn pinned_link_stays_attached_after_the_process_exits() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert!(gone, "link {} still exists after unpinning", info.id);
-    let before = counts.get(&me).unwrap().unwrap_or(0);
-    for _ in 0..10 {
-        std::hint::black_box(std::process::id());
+    // The last reference went with the pin: the kernel releases it from a work queue.
+    let mut stopped = false;
+    for _ in 0..500 {
+        let before = counts.get(&me).unwrap().unwrap_or(0);
+        for _ in 0..10 {
+            std::hint::black_box(std::process::id());
+        }
+        if counts.get(&me).unwrap().unwrap_or(0) == before {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert_eq!(counts.get(&me).unwrap().unwrap_or(0), before);
+    assert!(stopped, "the program still runs after the pin was removed");
 }
 
 fn run(cmd: &str, args: &[&str]) -> bool {
@@ -184,4 +201,73 @@ fn update_swaps_the_program_of_an_xdp_link() {
         .unwrap_err();
     assert!(err.to_string().contains("same program type"), "{err}");
     assert_eq!(link.info().unwrap().prog_id, id(b));
+}
+
+#[test]
+fn links_detach_in_the_background_and_wait_detaches_them_all() {
+    let _serial = serial();
+    if !common::have_bpf() {
+        return;
+    }
+    // One program may be attached to a tracepoint once: three loads of the counter, each
+    // counting into its own map.
+    let colls: Vec<oxbpf::Collection> = (0..3).map(|_| common::load("counter.bpf.o")).collect();
+    let me = std::process::id();
+    let count = || -> u64 {
+        colls
+            .iter()
+            .map(|c| {
+                HashMap::<u32, u64>::new(c.map("counts").unwrap())
+                    .unwrap()
+                    .get(&me)
+                    .unwrap()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    let calls = |n| {
+        for _ in 0..n {
+            std::hint::black_box(std::process::id());
+        }
+    };
+    let attach = |n: usize| -> oxbpf::attach::Links {
+        colls[..n]
+            .iter()
+            .map(|c| c.program("count_getpid").unwrap().attach().unwrap())
+            .collect()
+    };
+
+    // Each getpid() counts once per attached program.
+    let links = attach(3);
+    assert_eq!(links.len(), 3);
+    let before = count();
+    calls(5);
+    assert_eq!(count(), before + 15);
+    let teardown = links.detach();
+    teardown.wait().unwrap();
+    let before = count();
+    calls(5);
+    assert_eq!(count(), before, "a link survived Links::detach + wait");
+
+    // detach_and_wait, and a dropped Links, detach as well.
+    let links = attach(2);
+    calls(1);
+    links.detach_and_wait().unwrap();
+    let before = count();
+    calls(5);
+    assert_eq!(count(), before);
+
+    let links = attach(2);
+    drop(links);
+    let mut stopped = false;
+    for _ in 0..500 {
+        let before = count();
+        calls(3);
+        if count() == before {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(stopped, "a dropped Links never detached");
 }
