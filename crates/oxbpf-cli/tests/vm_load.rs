@@ -1,11 +1,10 @@
 //! `oxbpf vm-load` end to end: fixtures loaded inside matrix kernels under qemu.
 //!
-//! Needs root, qemu with qboot, and the kernels prepared in kernel-tests/cache (the
-//! matrix run of .ci/run leaves them there); without them each test prints why it
-//! skips — unless `OXBPF_VM_LOAD_REQUIRED=1` (set by .ci/run after the matrix), which
-//! makes a missing prerequisite a failure. The kernel-tests runner (run through cargo by `oxbpf vm-load`) builds the
-//! guest's static `oxbpf`.
-
+//! Opt-in, because each run boots kernels and builds the runner and a static `oxbpf`:
+//! with `OXBPF_VM_LOAD=1` (set by .ci/run after the matrix) the tests need root, qemu
+//! with qboot and the kernels prepared in kernel-tests/cache (the matrix leaves them
+//! there), and a missing one fails the test; without it each test prints why it skips.
+//! The kernel-tests runner (run through cargo by `oxbpf vm-load`) builds the guest.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,12 +25,22 @@ fn missing(series: &str) -> Option<String> {
     {
         return Some("qemu-system-x86_64 with qboot is not installed".into());
     }
-    let lock = std::fs::read_to_string(workspace().join("kernel-tests/kernels.lock")).ok()?;
-    let line = lock
+    let Ok(lock) = std::fs::read_to_string(workspace().join("kernel-tests/kernels.lock")) else {
+        return Some("kernel-tests/kernels.lock is not readable".into());
+    };
+    let Some(line) = lock
         .lines()
-        .find(|l| l.split_whitespace().next() == Some(series))?;
+        .find(|l| l.split_whitespace().next() == Some(series))
+    else {
+        return Some(format!("kernels.lock pins no {series} kernel"));
+    };
     let f: Vec<&str> = line.split_whitespace().collect();
-    let dir = format!("{}_{}", f.get(2)?, f.get(3)?.replace([':', '~'], "_"));
+    let (Some(package), Some(version)) = (f.get(2), f.get(3)) else {
+        return Some(format!(
+            "kernels.lock line of {series} has no package and version"
+        ));
+    };
+    let dir = format!("{package}_{}", version.replace([':', '~'], "_"));
     let prepared = workspace()
         .join("kernel-tests/cache/kernels")
         .join(&dir)
@@ -55,12 +64,14 @@ fn nix_is_root() -> bool {
 
 /// Runs `oxbpf vm-load <fixture> --kernel <series> [extra]`: (exit code, stdout, stderr).
 fn vm_load(fixture: &str, series: &str, extra: &[&str]) -> Option<(i32, String, String)> {
-    if let Some(why) = missing(series) {
-        if std::env::var_os("OXBPF_VM_LOAD_REQUIRED").is_some_and(|v| v == "1") {
-            panic!("OXBPF_VM_LOAD_REQUIRED=1 but vm-load cannot run: {why}");
-        }
-        println!("skipping: {why}");
+    if std::env::var_os("OXBPF_VM_LOAD").is_none_or(|v| v != "1") {
+        println!(
+            "skipping: set OXBPF_VM_LOAD=1 to boot kernel {series} under qemu (.ci/run does, after the matrix)"
+        );
         return None;
+    }
+    if let Some(why) = missing(series) {
+        panic!("OXBPF_VM_LOAD=1 but vm-load cannot run: {why}");
     }
     let obj = workspace().join("fixtures").join(fixture);
     let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
