@@ -5,6 +5,8 @@
 
 mod asm_cmd;
 mod btf_cmd;
+mod doctor_cmd;
+mod explain_cmd;
 mod link_cmd;
 mod map_cmd;
 mod output;
@@ -89,6 +91,11 @@ enum Cmd {
     /// Inspect the kernel's maps: list them, dump their entries decoded by BTF.
     #[command(subcommand)]
     Map(map_cmd::MapCmd),
+    /// Check this machine for BPF: kernel version and config, BTF, mounts, capabilities,
+    /// memlock, sysctls, lockdown; each OK/WARN/FAIL with the fix (exit 1 on FAIL).
+    Doctor(doctor_cmd::DoctorArgs),
+    /// Explain a saved verifier log: the failure class, the source line, a fix hint.
+    Explain(explain_cmd::ExplainArgs),
     /// Inspect the kernel's bpf_links: list them with type, program id and target.
     #[command(subcommand)]
     Link(link_cmd::LinkCmd),
@@ -123,6 +130,8 @@ fn main() -> ExitCode {
         Cmd::Prog(cmd) => prog_cmd::run(cmd),
         Cmd::Map(cmd) => map_cmd::run(cmd),
         Cmd::Link(cmd) => link_cmd::run(cmd),
+        Cmd::Doctor(args) => doctor_cmd::run(args),
+        Cmd::Explain(args) => explain_cmd::run(args),
         Cmd::VmLoad(args) => vm_cmd::run(args),
     };
     match result {

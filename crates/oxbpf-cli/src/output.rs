@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use oxbpf::btf::Btf;
 
-/// Prints `error: <one line>` then the cause chain and, for verifier rejections, the log.
+/// Prints `error: <one line>` then the cause chain and, for verifier rejections, the
+/// explanation (class, source line, fix hint, last instructions) and then the whole log.
 pub fn print_error(e: &(dyn std::error::Error + 'static)) {
     let text = e.to_string();
     let mut lines = text.lines();
@@ -20,6 +21,9 @@ pub fn print_error(e: &(dyn std::error::Error + 'static)) {
         cause = c.source();
     }
     if let Some(v) = find_verifier(e) {
+        for l in v.explain().to_string().lines() {
+            eprintln!("{l}");
+        }
         eprintln!(
             "verifier log ({} bytes{}):",
             v.log.len(),

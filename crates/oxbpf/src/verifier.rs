@@ -148,6 +148,26 @@ pub(crate) fn load_with_log(p: &ProgLoad<'_>, log_level: u32, initial_size: usiz
     }
 }
 
+/// The source line of slot `insn` of a linked program: its last line_info record at or
+/// before `insn`, with strings from the object's BTF `btf`.
+pub fn line_of(
+    linked: &oxbpf_reloc::LinkedProgram,
+    btf: &oxbpf_btf::Btf<'_>,
+    insn: usize,
+) -> Option<SourceLine> {
+    let rec = linked
+        .line_info
+        .iter()
+        .filter(|l| l.insn as usize <= insn)
+        .max_by_key(|l| l.insn)?;
+    Some(SourceLine {
+        file: btf.str_at(rec.file_name_off).ok()?.to_owned(),
+        line: rec.line,
+        col: rec.col,
+        text: btf.str_at(rec.line_off).ok()?.to_owned(),
+    })
+}
+
 /// The instruction index of the last `N: (xx) ...` line of a verifier log.
 pub fn failing_insn(log: &str) -> Option<usize> {
     log.lines().rev().find_map(|l| {
