@@ -36,8 +36,10 @@ pub fn print_error(e: &(dyn std::error::Error + 'static)) {
 }
 
 fn find_verifier<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a oxbpf::VerifierError> {
-    if let Some(oxbpf::Error::Verifier(v)) = e.downcast_ref::<oxbpf::Error>() {
-        return Some(v);
+    match e.downcast_ref::<oxbpf::Error>() {
+        Some(oxbpf::Error::Verifier(v)) => return Some(v),
+        Some(oxbpf::Error::CoreRelocation { verifier, .. }) => return Some(verifier),
+        _ => {}
     }
     e.downcast_ref::<oxbpf::VerifierError>()
 }

@@ -108,3 +108,27 @@ fn combined_stack_size() {
         "{e}"
     );
 }
+
+#[test]
+fn core_poisoned_instruction() {
+    if !common::have_bpf() {
+        return;
+    }
+    // core_missing.bpf.o (the CO-RE fixture): an unguarded read of a field no kernel has.
+    let spec = ObjectSpec::from_file(common::fixture("core_missing.bpf.o")).unwrap();
+    let err = Collection::load(&spec, &LoadOptions::default()).unwrap_err();
+    let Error::CoreRelocation { verifier, .. } = &err else {
+        panic!("expected a CO-RE relocation error, got {err}")
+    };
+    let e = verifier.explain();
+    assert_eq!(e.class, FailureClass::CorePoisoned, "{e}");
+    let line = e
+        .source_line
+        .as_ref()
+        .expect("line_info maps the poisoned insn");
+    assert_eq!(
+        line.line,
+        marker_line("core_missing", "seen = t->oxbpf_no_such_field"),
+        "{e}"
+    );
+}
