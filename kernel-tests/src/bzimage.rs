@@ -3,8 +3,8 @@
 //! The boot protocol header (2.08+) says exactly where the compressed payload is
 //! (`payload_offset`/`payload_length`); an image without a usable header is scanned for
 //! the compressors' magics instead. zstd (6.12 cloud kernels), legacy LZ4 (5.10, 6.1) and
-//! gzip payloads are decoded in pure Rust; xz (with the kernel's x86 BCJ filter) is
-//! recognised and reported as unsupported.
+//! gzip and xz (with the x86 BCJ filter the kernel's `xz_wrap.sh` applies) payloads are
+//! decoded in pure Rust.
 
 use std::fmt;
 use std::io::Read;
@@ -225,10 +225,14 @@ pub fn decompress(format: Format, payload: &[u8], offset: u64) -> Result<Vec<u8>
             Ok(out)
         }
         Format::Lz4Legacy => unlz4_legacy(payload).map_err(corrupt),
-        Format::Xz => Err(Error::Unsupported {
-            format: format.name(),
-            offset,
-        }),
+        Format::Xz => {
+            // One stream: the kernel appends the uncompressed size after it.
+            let mut out = Vec::new();
+            lzma_rust2::XzReader::new(payload, false)
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt(e.to_string()))?;
+            Ok(out)
+        }
     }
 }
 
@@ -441,14 +445,65 @@ mod tests {
         );
     }
 
+    /// `printf 'oxbpf xz payload\n' | xz --check=crc32 --x86 --lzma2` (the kernel's
+    /// filter chain), made once with xz-utils 5.4.1.
+    const XZ_BCJ_SAMPLE: &[u8] = include_bytes!("../tests/data/sample.x86.xz");
+
     #[test]
-    fn xz_payload_is_reported_unsupported() {
-        let img = bzimage(&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]);
-        let err = extract_vmlinux(&img).unwrap_err();
+    fn decodes_committed_xz_sample_with_x86_bcj_filter() {
+        let mut payload = XZ_BCJ_SAMPLE.to_vec();
+        payload.extend_from_slice(&17u32.to_le_bytes()); // the kernel's appended size
+        assert_eq!(
+            decompress(Format::Xz, &payload, 0).unwrap(),
+            b"oxbpf xz payload\n"
+        );
+    }
+
+    #[test]
+    fn extracts_xz_payload_built_by_the_xz_cli() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        // x86 code-like bytes (E8 calls) so the BCJ filter really rewrites something.
+        let body: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| [0xe8, (i % 251) as u8, (i >> 3) as u8, 0, 0, 0x90])
+            .collect();
+        let elf = tiny_elf(&body);
+        let child = Command::new("xz")
+            .args(["--check=crc32", "--x86", "--lzma2=dict=1MiB", "-c"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let Ok(mut child) = child else {
+            println!("skipping: no xz CLI (xz-utils) to build the payload");
+            return;
+        };
+        child.stdin.take().unwrap().write_all(&elf).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "xz failed");
+        let mut payload = out.stdout;
+        payload.extend_from_slice(&(elf.len() as u32).to_le_bytes());
+        assert_eq!(extract_vmlinux(&bzimage(&payload)).unwrap(), elf);
+    }
+
+    #[test]
+    fn rejects_corrupt_xz_naming_format_and_offset() {
+        let mut payload = XZ_BCJ_SAMPLE.to_vec();
+        let mid = payload.len() / 2;
+        payload[mid] ^= 0xff;
+        let err = decompress(Format::Xz, &payload, 0x4000).unwrap_err();
         assert!(
-            matches!(err, Error::Unsupported { format: "xz", .. }),
+            matches!(
+                err,
+                Error::Corrupt {
+                    format: "xz",
+                    offset: 0x4000,
+                    ..
+                }
+            ),
             "{err}"
         );
+        let cut = decompress(Format::Xz, &XZ_BCJ_SAMPLE[..20], 0).unwrap_err();
+        assert!(matches!(cut, Error::Corrupt { format: "xz", .. }), "{cut}");
     }
 
     #[test]
