@@ -2,7 +2,7 @@
 //!
 //! Owns one module per hook family ([`tracepoint`], [`raw_tp`], [`btf_tracing`] for
 //! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
-//! uprobe.multi and [`symbols`] to find their targets, [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
+//! uprobe.multi and [`symbols`] to find their targets, [`usdt`], [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
 //! sk_lookup, [`netfilter`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
@@ -36,6 +36,7 @@ pub mod symbols;
 pub mod tc;
 pub mod tracepoint;
 pub mod uprobe;
+pub mod usdt;
 pub mod xdp;
 
 pub use link::{Link, LinkMechanism, Links, Teardown};
