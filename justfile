@@ -49,6 +49,10 @@ asm-compat:
     cargo test -p oxbpf-asm --test golden --test roundtrip --test selftests
     cargo test -p oxbpf-cli --test asm_cli
 
+# CO-RE against libbpf: the kernel's test_core_reloc_* selftests (linux-source-6.12) relocated by oxbpf-reloc and by libbpf built from the same tree must give the same instructions (needs clang-19, gcc, libelf-dev; downloads the source, ~150 MB; KERNEL_SRC=... to use a tree).
+core-compat *KERNEL_SRC:
+    scripts/core-compat {{KERNEL_SRC}}
+
 # Kernel matrix: boot the kernels of kernel-tests/kernels.lock under qemu and run the kernel tests in each (needs root). Args go to the runner, e.g. `just vmtest --kernel 6.1 --filter kernel_btf`.
 vmtest *ARGS:
     cargo run -p kernel-tests -- {{ARGS}}

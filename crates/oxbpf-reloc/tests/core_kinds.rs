@@ -581,3 +581,28 @@ fn bad_records_are_errors_not_panics() {
         assert!(e.contains(want), "{e} should contain {want}");
     }
 }
+
+#[test]
+fn later_relocations_see_only_candidates_that_matched_earlier() {
+    // As libbpf's candidate cache: a.a matched only s___x, so b (only in s___y) poisons.
+    let mut b = BtfBuilder::new();
+    let int = b.add_int("int", 4, INT_SIGNED);
+    let t = b.add_struct("s", 8, &[("a", int, 0), ("b", int, 32)]);
+    let ra = relo(&mut b, t, "0:0", ReloKind::FieldByteOffset);
+    let rb = relo(&mut b, t, "0:1", ReloKind::FieldByteOffset);
+    let mut tb = BtfBuilder::new();
+    let ti = tb.add_int("int", 4, INT_SIGNED);
+    tb.add_struct("s___x", 4, &[("a", ti, 0)]);
+    tb.add_struct("s___y", 8, &[("pad", ti, 0), ("b", ti, 32)]);
+    let (local, target) = (b.build(), tb.build());
+    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    // Alone, b finds s___y.
+    let fresh = Targets::new("vmlinux", &target);
+    assert_eq!(calc_relo(&local, &rb, &fresh).unwrap().result.new_val, 4);
+    let tg = Targets::new("vmlinux", &target);
+    assert_eq!(calc_relo(&local, &ra, &tg).unwrap().result.new_val, 0);
+    let ex = calc_relo(&local, &rb, &tg).unwrap();
+    assert!(ex.result.poison);
+    assert_eq!(ex.candidates.len(), 1);
+    assert_eq!(ex.candidates[0].path, "s___x");
+}

@@ -114,6 +114,8 @@ impl Collection {
         let mut programs = Vec::new();
         let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
         let mut core = Vec::new();
+        // One target set per object: it caches (and narrows) candidates per local type.
+        let mut targets = None;
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
@@ -125,7 +127,16 @@ impl Collection {
             let mut linked = oxbpf_reloc::link_program(spec, i).map_err(reloc)?;
             let core_start = core.len();
             if has_core {
-                core.extend(core_relocate(spec, &mut linked, opts, &p.name)?);
+                if targets.is_none() {
+                    targets = Some(core_targets(opts).map_err(|source| Error::CoreTarget {
+                        program: p.name.clone(),
+                        source,
+                    })?);
+                }
+                if let Some(t) = &targets {
+                    let ex = oxbpf_reloc::apply_core(spec, &mut linked, t).map_err(reloc)?;
+                    core.extend(ex);
+                }
             }
             oxbpf_reloc::resolve_maps(&mut linked, &|idx| {
                 maps.get(idx).map(|m: &Map| m.map_fd().raw())
@@ -510,19 +521,13 @@ fn create_map(
     Ok(Map::from_fd(m.name.clone(), fd)?)
 }
 
-/// Applies the object's CO-RE relocations to `linked` against the target BTF (the
-/// external file of `opts`, else vmlinux and, for types vmlinux lacks, module BTF).
-fn core_relocate(
-    spec: &ObjectSpec,
-    linked: &mut LinkedProgram,
+/// The target BTF of CO-RE: the external file of `opts`, else vmlinux and, for types
+/// vmlinux lacks, module BTF (loaded on first need).
+fn core_targets(
     opts: &LoadOptions,
-    program: &str,
-) -> Result<Vec<oxbpf_reloc::ReloExplanation>> {
-    let main = crate::kernel_btf::target(opts).map_err(|source| Error::CoreTarget {
-        program: program.to_string(),
-        source,
-    })?;
-    let targets = match &opts.kernel_btf {
+) -> std::result::Result<oxbpf_reloc::Targets<'static, 'static>, crate::kernel_btf::Error> {
+    let main = crate::kernel_btf::target(opts)?;
+    Ok(match &opts.kernel_btf {
         Some(path) => oxbpf_reloc::Targets::new(path.display().to_string(), main),
         None => oxbpf_reloc::Targets::new("vmlinux", main).with_lazy_modules(|| {
             crate::kernel_btf::module_names()
@@ -530,10 +535,6 @@ fn core_relocate(
                 .filter_map(|n| crate::kernel_btf::module(&n).ok().map(|b| (n, b)))
                 .collect()
         }),
-    };
-    oxbpf_reloc::apply_core(spec, linked, &targets).map_err(|source| Error::Reloc {
-        program: program.to_string(),
-        source: Box::new(source),
     })
 }
 

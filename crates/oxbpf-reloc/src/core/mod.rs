@@ -135,12 +135,23 @@ pub type ModuleBtfs<'t, 'a> = Vec<(String, &'t Btf<'a>)>;
 
 type LoadModules<'t, 'a> = Box<dyn Fn() -> ModuleBtfs<'t, 'a> + 't>;
 
+/// A target candidate: (BTF name, BTF, type id).
+type Cand<'t, 'a> = (String, &'t Btf<'a>, TypeId);
+
 /// The target BTF set of a load: the main BTF (vmlinux or a file given instead) and
 /// module BTFs, the latter searched only when the main BTF has no candidate.
+///
+/// Use one `Targets` per object (one local BTF): like libbpf, it caches the candidates of
+/// each local type id and narrows them to those that matched, so relocations of one
+/// local type must agree on which target types they see.
 pub struct Targets<'t, 'a> {
     main: &'t Btf<'a>,
     main_name: String,
     modules: std::cell::OnceCell<Vec<(String, &'t Btf<'a>)>>,
+    /// Candidates per local type id, narrowed to those that matched (as libbpf's
+    /// candidate cache: a later relocation of the same local type only sees candidates
+    /// that matched the earlier ones).
+    cands: std::cell::RefCell<std::collections::HashMap<TypeId, Vec<Cand<'t, 'a>>>>,
     load_modules: Option<LoadModules<'t, 'a>>,
 }
 
@@ -160,6 +171,7 @@ impl<'t, 'a> Targets<'t, 'a> {
             main,
             main_name: name.into(),
             modules: std::cell::OnceCell::new(),
+            cands: Default::default(),
             load_modules: None,
         }
     }
@@ -306,7 +318,10 @@ impl std::fmt::Display for CoreFail {
 /// Why [`calc_relo`] failed (not "no match", which poisons, but a relocation that
 /// cannot be computed at all).
 #[derive(Debug, thiserror::Error)]
-#[error("CO-RE relocation {kind_raw} of type {type_id} access {access:?}: {reason}")]
+#[error(
+    "CO-RE relocation {} (kind {kind_raw}) of local type {type_id}, access {access:?}: {reason}",
+    ReloKind::from_raw(*kind_raw).map_or("unknown", ReloKind::name)
+)]
 pub struct CoreError {
     /// Raw kind.
     pub kind_raw: u32,
@@ -608,9 +623,15 @@ pub fn calc_relo(
             ),
         ));
     }
-    let cands = find_candidates(local, relo.type_id, targets).map_err(cf)?;
+    let cached = targets.cands.borrow().get(&relo.type_id).cloned();
+    let cands = match cached {
+        Some(c) => c,
+        None => find_candidates(local, relo.type_id, targets).map_err(cf)?,
+    };
+    let mut matched: Vec<Cand<'_, '_>> = Vec::new();
     let mut chosen: Option<(ReloResult, usize)> = None;
-    for (btf_name, tbtf, tid) in cands {
+    for cand in &cands {
+        let (btf_name, tbtf, tid) = (cand.0.clone(), cand.1, cand.2);
         let tname = tbtf.type_name(tid).unwrap_or("");
         match match_spec(local, &ls, kind, tbtf, tid).map_err(cf)? {
             Err(reason) => ex.candidates.push(Candidate {
@@ -632,6 +653,7 @@ pub fn calc_relo(
                 } else {
                     format!("matched, value {}", res.new_val)
                 };
+                matched.push(cand.clone());
                 ex.candidates.push(Candidate {
                     btf: btf_name,
                     type_id: tid,
@@ -666,6 +688,11 @@ pub fn calc_relo(
             }
         }
     }
+    // Later relocations of this local type see only the candidates that matched (if any).
+    targets.cands.borrow_mut().insert(
+        relo.type_id,
+        if matched.is_empty() { cands } else { matched },
+    );
     ex.result = match chosen {
         Some((r, _)) => r,
         None => calc_result(local, &ls, None, kind).map_err(cf)?,
