@@ -2,7 +2,8 @@
 //!
 //! Owns one module per hook family ([`tracepoint`], [`raw_tp`], [`btf_tracing`] for
 //! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
-//! uprobe.multi and [`symbols`] to find their targets, [`usdt`], [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
+//! uprobe.multi and [`symbols`] to find their targets, [`dwarf`] for
+//! source lines, [`usdt`], [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
 //! sk_lookup, [`netfilter`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
@@ -20,6 +21,7 @@
 
 pub mod btf_tracing;
 pub mod cgroup;
+pub mod dwarf;
 pub mod iter;
 pub mod kprobe;
 mod link;
