@@ -180,7 +180,8 @@ pub fn failing_insn(log: &str) -> Option<usize> {
     })
 }
 
-/// The verifier's message: the last log line that is not a statistics or blank line.
+/// The verifier's message: the last log line that is not a statistics or blank line, nor
+/// one of the `cur state:`/`old state:` lines that follow "infinite loop detected".
 pub fn message(log: &str) -> Option<String> {
     log.lines()
         .rev()
@@ -190,6 +191,8 @@ pub fn message(log: &str) -> Option<String> {
                 && !l.starts_with("processed ")
                 && !l.starts_with("verification time")
                 && !l.starts_with("stack depth")
+                && !l.starts_with("cur state:")
+                && !l.starts_with("old state:")
                 && !l.starts_with("-- END PROG LOAD LOG --")
         })
         .map(str::to_owned)
@@ -212,6 +215,16 @@ mod tests {
         assert_eq!(
             message(LOG).as_deref(),
             Some("R0 invalid mem access 'map_value_or_null'")
+        );
+    }
+
+    #[test]
+    fn infinite_loop_message_skips_the_state_dump() {
+        let log = "infinite loop detected at insn 0\ncur state: R0=scalar() R10=fp0\n\
+                   old state: R0=scalar() R10=fp0\nprocessed 13 insns (limit 1000000)\n";
+        assert_eq!(
+            message(log).as_deref(),
+            Some("infinite loop detected at insn 0")
         );
     }
 

@@ -323,7 +323,12 @@ pub fn classify(log: &str) -> FailureClass {
         .lines()
         .rev()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !is_statistics(l))
+        .filter(|l| {
+            !l.is_empty()
+                && !is_statistics(l)
+                && !l.starts_with("cur state:")
+                && !l.starts_with("old state:")
+        })
         .take(4)
         .collect();
     for l in &tail {
