@@ -85,12 +85,17 @@ fn unreleased_reference_points_at_the_acquiring_line() {
     };
     assert_eq!(e.class, FailureClass::UnreleasedReference, "{e}");
     assert!(e.insn.is_some(), "{e}");
+    // From the log's own source comments: the text everywhere, the line only where the
+    // kernel appends "@ file:line" (6.x).
     let acq = e.acquired_line.as_ref().expect("alloc_insn maps to a line");
-    assert_eq!(
-        acq.line,
-        marker_line("reject_ref", "oxbpf-test: acquired here"),
-        "{e}"
-    );
+    assert!(acq.text.contains("oxbpf-test: acquired here"), "{e}");
+    if acq.line > 0 {
+        assert_eq!(
+            acq.line,
+            marker_line("reject_ref", "oxbpf-test: acquired here"),
+            "{e}"
+        );
+    }
 }
 
 #[test]
