@@ -187,11 +187,51 @@ impl Program {
                     _ => oxbpf_attach::iter::attach(fd, target, None).map_err(attach),
                 }
             }
+            AttachPoint::Other if self.section.trim_start_matches('?').starts_with("usdt") => {
+                Err(self.cannot(
+                    "USDT programs read their arguments through a spec map: attach with \
+                     Program::attach_usdt(spec_map, binary, provider, name, options)",
+                ))
+            }
             AttachPoint::None => Err(self.cannot("the section names no attach point")),
             other => Err(self.cannot(&format!(
                 "automatic attach of {other:?} is not supported yet"
             ))),
         }
+    }
+
+    /// Attaches this `SEC("usdt")` program at every site of USDT `provider:name` in
+    /// `binary`, writing the argument specs into `spec_map` (the program's
+    /// `oxbpf_usdt_specs`; layout in [`oxbpf_attach::usdt`]).
+    pub fn attach_usdt(
+        &self,
+        spec_map: &oxbpf_maps::Map,
+        binary: &str,
+        provider: &str,
+        name: &str,
+        opts: &oxbpf_attach::usdt::UsdtOptions,
+    ) -> Result<Link> {
+        oxbpf_attach::usdt::attach(self.fd.as_fd(), spec_map.fd(), binary, provider, name, opts)
+            .map_err(|source| Error::Attach {
+                program: self.name.clone(),
+                source,
+            })
+    }
+
+    /// Attaches this uprobe program at source line `loc` (`probe.c:42`) of `binary`,
+    /// found through its DWARF line table.
+    pub fn attach_uprobe_line(
+        &self,
+        binary: &std::path::Path,
+        loc: &str,
+        opts: &uprobe::UprobeOptions,
+    ) -> Result<Link> {
+        oxbpf_attach::dwarf::attach_line(self.fd.as_fd(), binary, loc, opts).map_err(|source| {
+            Error::Attach {
+                program: self.name.clone(),
+                source,
+            }
+        })
     }
 
     fn cannot(&self, reason: &str) -> Error {

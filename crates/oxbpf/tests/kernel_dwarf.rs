@@ -69,13 +69,11 @@ fn uprobe_on_a_source_line_sees_the_argument() {
     assert!(err.to_string().contains("does not exist"), "{err}");
 
     let coll = common::load("tracing.bpf.o");
-    let link = dwarf::attach_line(
-        coll.program("on_entry").unwrap().fd().as_fd(),
-        &bin,
-        "probe.c:5",
-        &UprobeOptions::default(),
-    )
-    .unwrap();
+    let link = coll
+        .program("on_entry")
+        .unwrap()
+        .attach_uprobe_line(&bin, "probe.c:5", &UprobeOptions::default())
+        .unwrap();
     let counts = Array::<u64>::new(coll.map("counts").unwrap()).unwrap();
     let out = Command::new(&bin).arg("14").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");

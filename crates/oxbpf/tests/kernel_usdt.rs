@@ -96,18 +96,27 @@ fn check(opt: &str) {
     let coll = common::load("usdt.bpf.o");
     let prog = coll.program("on_hit").unwrap();
     let specs = coll.map(usdt::SPEC_MAP).unwrap();
-    let link = usdt::attach(
-        prog.fd().as_fd(),
-        specs.fd(),
-        bin.to_str().unwrap(),
-        "oxbpf",
-        "hit",
-        &UsdtOptions {
-            cookie: 0xabc,
-            first_spec_id: 5,
-            ..Default::default()
-        },
-    )
+    let opts = UsdtOptions {
+        cookie: 0xabc,
+        first_spec_id: 5,
+        ..Default::default()
+    };
+    // Automatic attach says how to attach a USDT program.
+    let err = prog.attach().unwrap_err();
+    assert!(err.to_string().contains("attach_usdt"), "{err}");
+    let link = if opt == "-O0" {
+        usdt::attach(
+            prog.fd().as_fd(),
+            specs.fd(),
+            bin.to_str().unwrap(),
+            "oxbpf",
+            "hit",
+            &opts,
+        )
+    } else {
+        prog.attach_usdt(specs, bin.to_str().unwrap(), "oxbpf", "hit", &opts)
+            .map_err(|e| panic!("{e}"))
+    }
     .unwrap();
     assert!(link.description().contains("USDT oxbpf:hit"));
 
