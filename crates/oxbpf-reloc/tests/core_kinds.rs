@@ -606,3 +606,14 @@ fn later_relocations_see_only_candidates_that_matched_earlier() {
     assert_eq!(ex.candidates.len(), 1);
     assert_eq!(ex.candidates[0].path, "s___x");
 }
+
+#[test]
+fn shifts_of_a_wide_non_bitfield_member_do_not_overflow() {
+    // RSHIFT_U64 of a 16-byte array member: 64 - 128 wraps as in libbpf (u32 there).
+    let (mut b, t) = local_task();
+    let r = relo(&mut b, t, "0:1", ReloKind::FieldRshiftU64);
+    let (local, target) = (b.build(), target_task());
+    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
+    assert_eq!(ex.result.new_val, 64u64.wrapping_sub(128));
+}

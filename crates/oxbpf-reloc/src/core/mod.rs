@@ -417,7 +417,7 @@ fn field_value(
         ReloKind::FieldLshiftU64 => 64u64.wrapping_sub(bit_off + bit_sz - byte_off * 8),
         ReloKind::FieldRshiftU64 => {
             validate = true;
-            64 - bit_sz
+            64u64.wrapping_sub(bit_sz)
         }
         ReloKind::FieldExists => 1,
         _ => {
