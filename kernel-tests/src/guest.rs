@@ -306,8 +306,8 @@ fn add_tree(cpio: &mut Cpio, host: &Path) -> Result<(), String> {
 /// The initramfs for one kernel.
 ///
 /// Fixtures are found by the tests through their compile-time `CARGO_MANIFEST_DIR`, so
-/// `<workspace>/fixtures` and each test package's `tests/` directory are packed at the
-/// same absolute paths as on the host.
+/// `<workspace>/fixtures`, `<workspace>/bpf-src` and each test package's `tests/`
+/// directory are packed at the same absolute paths as on the host.
 pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Result<Vec<u8>, String> {
     let init = read(&payload.init)?;
     let mut c = Cpio::new();
@@ -338,6 +338,8 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
         c.file("/oxbpf/vmlinux.btf", 0o644, &read(btf)?);
     }
     add_tree(&mut c, &payload.workspace.join("fixtures"))?;
+    // The C sources: tests find a fixture's marked source line there (kernel_explain).
+    add_tree(&mut c, &payload.workspace.join("bpf-src"))?;
     for p in TEST_PACKAGES {
         add_tree(
             &mut c,
