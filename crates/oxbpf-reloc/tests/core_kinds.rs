@@ -617,3 +617,17 @@ fn shifts_of_a_wide_non_bitfield_member_do_not_overflow() {
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!(ex.result.new_val, 64u64.wrapping_sub(128));
 }
+
+#[test]
+fn field_candidates_at_different_offsets_are_ambiguous_even_for_exists() {
+    let (mut b, t) = local_task();
+    let r = relo(&mut b, t, "0:0", ReloKind::FieldExists);
+    let mut tb = BtfBuilder::new();
+    let ti = tb.add_int("int", 4, INT_SIGNED);
+    tb.add_struct("task_struct", 4, &[("pid", ti, 0)]);
+    tb.add_struct("task_struct___v2", 8, &[("x", ti, 0), ("pid", ti, 32)]);
+    let (local, target) = (b.build(), tb.build());
+    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let e = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap_err();
+    assert!(e.to_string().contains("candidates disagree"), "{e}");
+}

@@ -629,7 +629,8 @@ pub fn calc_relo(
         None => find_candidates(local, relo.type_id, targets).map_err(cf)?,
     };
     let mut matched: Vec<Cand<'_, '_>> = Vec::new();
-    let mut chosen: Option<(ReloResult, usize)> = None;
+    // The first matching candidate's result and field bit offset.
+    let mut chosen: Option<(ReloResult, u64)> = None;
     for cand in &cands {
         let (btf_name, tbtf, tid) = (cand.0.clone(), cand.1, cand.2);
         let tname = tbtf.type_name(tid).unwrap_or("");
@@ -663,9 +664,12 @@ pub fn calc_relo(
                     value: Some(res.new_val),
                 });
                 match &chosen {
-                    None => chosen = Some((res, ex.candidates.len() - 1)),
-                    Some((first, _)) => {
-                        if first.new_val != res.new_val
+                    None => chosen = Some((res, ts.bit_offset)),
+                    Some((first, first_bits)) => {
+                        // As libbpf: field candidates must agree on the bit offset too
+                        // (even where the value, e.g. FIELD_EXISTS, would not differ).
+                        if (kind.is_field_based() && *first_bits != ts.bit_offset)
+                            || first.new_val != res.new_val
                             || first.poison != res.poison
                             || first.new_sz != res.new_sz
                         {
