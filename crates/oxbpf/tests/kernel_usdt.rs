@@ -156,7 +156,8 @@ fn usdt_args_through_spec_map_optimised() {
 
 #[test]
 fn missing_usdt_probe_names_provider_and_binary() {
-    if !common::have_bpf() {
+    // usdt.bpf.o calls bpf_get_attach_cookie (5.15+).
+    if !common::have_bpf() || !common::have(oxbpf::features::Capability::BpfCookie) {
         return;
     }
     let coll = common::load("usdt.bpf.o");
