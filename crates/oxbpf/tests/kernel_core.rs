@@ -1,7 +1,8 @@
 //! CO-RE against the host's vmlinux BTF: core_task.bpf.o reads task_struct fields through
 //! hand-written struct flavours on our thread's getpid and reports them in .bss;
 //! core_missing.bpf.o reads a field the kernel lacks, unguarded, and must fail naming the
-//! relocation. Needs root.
+//! relocation; a third compares with libbpf's load through bpftool. Needs root and
+//! bpf_get_current_task_btf (5.11+).
 
 mod common;
 
@@ -20,6 +21,22 @@ fn comm() -> String {
         .to_string()
 }
 
+/// bpf(), vmlinux BTF, and bpf_get_current_task_btf (5.11) for the tp_btf fixtures.
+fn can_run() -> bool {
+    if !common::have_bpf() {
+        return false;
+    }
+    if oxbpf::kernel_btf::vmlinux().is_err() {
+        eprintln!("skipping: no /sys/kernel/btf/vmlinux");
+        return false;
+    }
+    if !common::release_at_least("5.11") {
+        eprintln!("skipping: the fixtures call bpf_get_current_task_btf (5.11+)");
+        return false;
+    }
+    true
+}
+
 fn getpid() {
     // std::process::id() is a getpid(2) each time.
     std::hint::black_box(std::process::id());
@@ -27,11 +44,7 @@ fn getpid() {
 
 #[test]
 fn task_fields_read_through_core_match_our_thread() {
-    if !common::have_bpf() {
-        return;
-    }
-    if oxbpf::kernel_btf::vmlinux().is_err() {
-        eprintln!("skipping: no /sys/kernel/btf/vmlinux");
+    if !can_run() {
         return;
     }
     let mut spec = ObjectSpec::from_file(common::fixture("core_task.bpf.o")).unwrap();
@@ -116,11 +129,7 @@ fn task_fields_read_through_core_match_our_thread() {
 
 #[test]
 fn unguarded_missing_field_fails_naming_the_relocation() {
-    if !common::have_bpf() {
-        return;
-    }
-    if oxbpf::kernel_btf::vmlinux().is_err() {
-        eprintln!("skipping: no /sys/kernel/btf/vmlinux");
+    if !can_run() {
         return;
     }
     let spec = ObjectSpec::from_file(common::fixture("core_missing.bpf.o")).unwrap();
@@ -187,7 +196,7 @@ fn xlated(args: &[&str]) -> Option<String> {
 /// and the same translated instructions.
 #[test]
 fn relocated_program_equals_what_libbpf_loads() {
-    if !common::have_bpf() || oxbpf::kernel_btf::vmlinux().is_err() {
+    if !can_run() {
         return;
     }
     let have_bpftool = std::process::Command::new("bpftool")
