@@ -19,6 +19,8 @@
  *   gone_enum_exists     bpf_core_enum_value_exists(..., OXBPF_NO_SUCH_PIDTYPE) (0)
  *   target_type_id       bpf_core_type_id_kernel(struct task_struct) (vmlinux's id)
  *   local_type_id        bpf_core_type_id_local(struct task_struct___mine) (nonzero)
+ *   in_execve, sched_reset_on_fork   1-bit bitfields read as BPF_CORE_READ_BITFIELD_PROBED
+ *                        does (byte offset/size, lshift, rshift, signed relocations): 0
  *   hits                 how many times it ran for us.
  */
 #include "oxbpf_helpers.h"
@@ -27,6 +29,9 @@
 #define CORE_FIELD_BYTE_OFFSET 0
 #define CORE_FIELD_BYTE_SIZE 1
 #define CORE_FIELD_EXISTS 2
+#define CORE_FIELD_SIGNED 3
+#define CORE_FIELD_LSHIFT_U64 4
+#define CORE_FIELD_RSHIFT_U64 5
 #define CORE_TYPE_ID_LOCAL 0
 #define CORE_TYPE_ID_TARGET 1
 #define CORE_TYPE_EXISTS 0
@@ -48,6 +53,22 @@
 	__builtin_preserve_enum_value(*(typeof(enum_type) *)enum_value, CORE_ENUMVAL_VALUE)
 
 static long (* const core_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *) 113;
+
+/* A bitfield through bpf_probe_read_kernel, relocated (libbpf's BPF_CORE_READ_BITFIELD_PROBED). */
+#define core_read_bitfield(s, field) ({						\
+	unsigned long long __v = 0;						\
+	core_probe_read_kernel(&__v,						\
+		__builtin_preserve_field_info((s)->field, CORE_FIELD_BYTE_SIZE),	\
+		(const char *)(s) +						\
+		__builtin_preserve_field_info((s)->field, CORE_FIELD_BYTE_OFFSET)); \
+	__v <<= __builtin_preserve_field_info((s)->field, CORE_FIELD_LSHIFT_U64); \
+	if (__builtin_preserve_field_info((s)->field, CORE_FIELD_SIGNED))	\
+		__v = ((long long)__v) >>					\
+			__builtin_preserve_field_info((s)->field, CORE_FIELD_RSHIFT_U64); \
+	else									\
+		__v = __v >> __builtin_preserve_field_info((s)->field, CORE_FIELD_RSHIFT_U64); \
+	__v;									\
+})
 static void *(* const core_get_current_task_btf)(void) = (void *) 158;
 
 struct list_head___mine {
@@ -60,6 +81,8 @@ struct task_struct___mine {
 	int oxbpf_no_such_field;
 	int tgid;
 	int pid;
+	unsigned int sched_reset_on_fork : 1;
+	unsigned int in_execve : 1;
 } __attribute__((preserve_access_index));
 
 struct task_struct {
@@ -96,6 +119,8 @@ __u64 tgid_enum_exists;
 __u64 gone_enum_exists;
 __u64 target_type_id;
 __u64 local_type_id;
+__u64 in_execve = 99;
+__u64 sched_reset_on_fork = 99;
 
 /* (struct pt_regs *regs, long id) */
 SEC("tp_btf/sys_enter")
@@ -127,6 +152,8 @@ int core_getpid(__u64 *ctx)
 	gone_enum_exists = core_enum_value_exists(enum pid_type___mine, OXBPF_NO_SUCH_PIDTYPE);
 	target_type_id = core_type_id_kernel(struct task_struct);
 	local_type_id = core_type_id_local(struct task_struct___mine);
+	in_execve = core_read_bitfield(t, in_execve);
+	sched_reset_on_fork = core_read_bitfield(t, sched_reset_on_fork);
 	hits++;
 	return 0;
 }

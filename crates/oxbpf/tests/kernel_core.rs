@@ -125,6 +125,9 @@ fn task_fields_read_through_core_match_our_thread() {
     assert_eq!(g("task_size"), u64::from(vm.resolve_size(ts).unwrap()));
     assert_eq!(g("target_type_id"), u64::from(ts));
     assert_ne!(g("local_type_id"), 0);
+    // 1-bit bitfields (initialised to 99 in .data): both clear for a running test thread.
+    assert_eq!(data.get::<u64>("in_execve").unwrap(), 0);
+    assert_eq!(data.get::<u64>("sched_reset_on_fork").unwrap(), 0);
 }
 
 #[test]
