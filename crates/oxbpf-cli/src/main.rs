@@ -7,6 +7,7 @@ mod asm_cmd;
 mod btf_cmd;
 mod doctor_cmd;
 mod explain_cmd;
+mod gen_cmd;
 mod link_cmd;
 mod map_cmd;
 mod output;
@@ -96,6 +97,8 @@ enum Cmd {
     Doctor(doctor_cmd::DoctorArgs),
     /// Explain a saved verifier log: the failure class, the source line, a fix hint.
     Explain(explain_cmd::ExplainArgs),
+    /// Generate Rust bindings (layout-checked types and a typed skeleton) for an object.
+    Gen(gen_cmd::GenArgs),
     /// Inspect the kernel's bpf_links: list them with type, program id and target.
     #[command(subcommand)]
     Link(link_cmd::LinkCmd),
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
         Cmd::Link(cmd) => link_cmd::run(cmd),
         Cmd::Doctor(args) => doctor_cmd::run(args),
         Cmd::Explain(args) => explain_cmd::run(args),
+        Cmd::Gen(args) => gen_cmd::run(args),
         Cmd::VmLoad(args) => vm_cmd::run(args),
     };
     match result {

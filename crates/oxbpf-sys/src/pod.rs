@@ -29,6 +29,26 @@ pod!(
 // alignment) and every element pattern is valid, so every array pattern is valid.
 unsafe impl<T: Pod, const N: usize> Pod for [T; N] {}
 
+/// Implements [`Pod`] for a `#[repr(C)]` type whose layout is asserted at compile time
+/// (what `oxbpf-gen` emits after its `size_of`/`align_of`/`offset_of!` assertions), so
+/// crates that forbid `unsafe` can still mark generated types as plain old data.
+///
+/// Only for structs whose fields are all `Pod`, with explicit padding fields (no implicit
+/// padding bytes) and no invalid bit patterns; the generated layout assertions are what
+/// make that promise checkable.
+#[macro_export]
+macro_rules! impl_pod {
+    ($($t:ty),+ $(,)?) => {
+        $(
+            // SAFETY: the caller (generated code) uses this only for `#[repr(C)]` types
+            // whose fields are all `Pod` and whose padding is spelled out as byte-array
+            // fields, with size, alignment and every offset asserted at compile time, so
+            // every byte is a field byte and every bit pattern is valid.
+            unsafe impl $crate::pod::Pod for $t {}
+        )+
+    };
+}
+
 /// The bytes of a value.
 pub fn bytes_of<T: Pod>(v: &T) -> &[u8] {
     // SAFETY: `v` is a live reference to `size_of::<T>()` bytes; `T: Pod` has no padding,
