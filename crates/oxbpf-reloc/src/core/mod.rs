@@ -11,6 +11,29 @@
 //!   that cannot be satisfied poisons the instruction with a call to helper
 //!   [`POISON_HELPER`] (0xbad2310), as libbpf does, so the verifier stops there.
 //! - [`apply_core`] runs both over every record of a linked program's functions.
+//!
+//! ```
+//! use oxbpf_btf::{Btf, BtfBuilder, CoreRelo, INT_SIGNED};
+//! use oxbpf_reloc::{ReloKind, Targets, calc_relo};
+//!
+//! // Local: struct task_struct___mine { int pid; }; the kernel has pid at byte 8.
+//! let mut l = BtfBuilder::new();
+//! let int = l.add_int("int", 4, INT_SIGNED);
+//! let local_ty = l.add_struct("task_struct___mine", 4, &[("pid", int, 0)]);
+//! let access = l.add_str("0:0");
+//! let mut k = BtfBuilder::new();
+//! let kint = k.add_int("int", 4, INT_SIGNED);
+//! k.add_struct("task_struct", 12, &[("state", kint, 0), ("pid", kint, 64)]);
+//! let (l, k) = (l.build(), k.build());
+//! let (local, kernel) = (Btf::parse(&l)?, Btf::parse(&k)?);
+//!
+//! let relo = CoreRelo { insn_off: 0, type_id: local_ty, access_str_off: access, kind: 0 };
+//! let ex = calc_relo(&local, &relo, &Targets::new("vmlinux", &kernel))?;
+//! assert_eq!(ex.kind, ReloKind::FieldByteOffset);
+//! assert_eq!(ex.local, "task_struct___mine::pid");
+//! assert_eq!((ex.result.orig_val, ex.result.new_val), (0, 8));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod compat;
 mod patch;
@@ -754,11 +777,12 @@ pub fn apply_core(
     let mut out = Vec::new();
     let funcs: Vec<(String, usize)> = prog.functions.clone();
     for (fname, start) in &funcs {
+        // The function placed at `start`: same name and its instructions fit there.
         let Some(f) = spec
             .programs
             .iter()
             .chain(&spec.subprograms)
-            .find(|p| &p.name == fname)
+            .find(|p| &p.name == fname && start + p.insns.len() <= prog.insns.len())
         else {
             continue;
         };
