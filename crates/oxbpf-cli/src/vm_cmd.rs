@@ -58,6 +58,9 @@ fn runner_args(a: &VmLoadArgs, cwd: &Path) -> Vec<OsString> {
     for s in &a.obj.set {
         extra.extend(["--set".into(), s.into()]);
     }
+    if a.obj.explain_core {
+        extra.push("--explain-core".into());
+    }
     if a.obj.log_level != 0 {
         extra.extend(["--log-level".into(), a.obj.log_level.to_string().into()]);
     }
@@ -162,6 +165,7 @@ mod tests {
                 "/abs/x.o",
                 "--kernel",
                 "5.10",
+                "--explain-core",
                 "--attach",
                 "--set",
                 "n=1",
@@ -181,6 +185,7 @@ mod tests {
                 "--",
                 "--set",
                 "n=1",
+                "--explain-core",
                 "--log-level",
                 "2"
             ]
