@@ -62,7 +62,6 @@ fn limit_stops_after_that_many_events() {
     assert_eq!((summary.events, n), (2, 2));
 }
 
-
 /// Why bpf() cannot be used by this process, if it cannot (not root, no BPF syscall).
 fn bpf_unusable() -> Option<String> {
     // A feature probe first: it raises RLIMIT_MEMLOCK where the kernel needs that.
