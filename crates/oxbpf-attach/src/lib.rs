@@ -4,7 +4,7 @@
 //! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
 //! uprobe.multi and [`symbols`] to find their targets, [`dwarf`] for
 //! source lines, [`usdt`], [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
-//! sk_lookup, [`netfilter`]) and the link lifecycle: every
+//! sk_lookup, [`netfilter`]; [`struct_ops`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
 //! mechanism where the kernel lacks it. It does not load programs: callers pass the fd of
@@ -34,6 +34,7 @@ pub mod pmu;
 pub mod probe_events;
 pub mod raw_tp;
 pub mod sock;
+pub mod struct_ops;
 pub mod symbols;
 pub mod tc;
 pub mod tracepoint;
