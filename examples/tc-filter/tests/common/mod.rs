@@ -45,7 +45,10 @@ impl Veth {
         let ns = format!("ox{tag}-{pid}-{n}");
         let host = format!("o{tag}{}{n}", pid % 10_000);
         let peer = format!("{host}p");
-        let net = format!("10.{}.{}", 200 + n, pid % 250);
+        // A second octet per test binary (tag), away from crates/oxbpf/tests' 10.100+: two
+        // binaries running at once never put the same subnet on two host interfaces.
+        let base = if tag == "x" { 210 } else { 230 };
+        let net = format!("10.{}.{}", base + n % 20, pid % 250);
         ip(&["netns", "add", &ns])?;
         let v = Veth {
             ns: ns.clone(),
