@@ -79,8 +79,16 @@ pub struct DatasecLayout {
 
 impl ObjectSpec {
     /// Reads an object from its bytes.
+    ///
+    /// The ELF reader needs 8-byte aligned input; unaligned bytes (such as a plain
+    /// `include_bytes!`) are copied first (heap buffers from the system allocator are
+    /// at least 8-byte aligned).
     pub fn from_bytes(data: &[u8]) -> Result<ObjectSpec> {
-        parse::parse(data)
+        if data.as_ptr().align_offset(8) == 0 {
+            return parse::parse(data);
+        }
+        let copy = data.to_vec();
+        parse::parse(&copy)
     }
 
     /// Reads an object from a file; errors name the path.
