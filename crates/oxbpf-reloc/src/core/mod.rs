@@ -12,6 +12,12 @@
 //!   [`POISON_HELPER`] (0xbad2310), as libbpf does, so the verifier stops there.
 //! - [`apply_core`] runs both over every record of a linked program's functions.
 //!
+//! Where libbpf and the kernel's own CO-RE (BPF_PROG_LOAD with core_relos) differ, this
+//! follows libbpf: the candidates of a local type are cached per [`Targets`] and narrowed
+//! to those that matched, so a later relocation of the same local type sees only those
+//! (the kernel starts from all candidates for every record). `just core-compat` checks the
+//! instructions against libbpf's on the kernel's CO-RE selftests.
+//!
 //! ```
 //! use oxbpf_btf::{Btf, BtfBuilder, CoreRelo, INT_SIGNED};
 //! use oxbpf_reloc::{ReloKind, Targets, calc_relo};
