@@ -37,6 +37,18 @@ fn main() {
             "/// Bindings of fixtures/{file}.\n#[allow(dead_code)]\npub mod {stem} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/fx_{stem}.rs\"));\n}}"
         );
     }
+    // Bindings of globals.bpf.o embedding another object: what checked-in bindings look
+    // like after the object was rebuilt from changed C without regenerating.
+    let globals = fixtures.join("globals.bpf.o");
+    let spec = oxbpf_obj::ObjectSpec::from_file(&globals).expect("globals.bpf.o");
+    let opts = oxbpf_gen::GenOptions {
+        name: Some("stale".into()),
+        ..oxbpf_gen::GenOptions::default()
+    };
+    let other = fixtures.join("counter.bpf.o");
+    let src = oxbpf_gen::generate(&spec, &other.to_string_lossy(), &opts).expect("generate");
+    std::fs::write(out.join("fx_stale.rs"), src).expect("write bindings");
+    index.push_str("/// globals.bpf.o's bindings embedding counter.bpf.o (stale on purpose).\n#[allow(dead_code)]\npub mod stale {\n    include!(concat!(env!(\"OUT_DIR\"), \"/fx_stale.rs\"));\n}\n");
     std::fs::write(out.join("fixtures.rs"), index).expect("write index");
 
     println!("cargo::rustc-check-cfg=cfg(oxbpf_gen_layouts)");

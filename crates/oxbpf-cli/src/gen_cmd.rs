@@ -27,8 +27,7 @@ type Res = Result<(), Box<dyn std::error::Error>>;
 
 /// Runs `oxbpf gen`.
 pub fn run(args: GenArgs) -> Res {
-    let spec = oxbpf::ObjectSpec::from_file(&args.object)
-        .map_err(|e| format!("{}: {e}", args.object.display()))?;
+    let spec = oxbpf::ObjectSpec::from_file(&args.object)?;
     let embed = match args.embed {
         Some(p) => p,
         None => args.object.to_string_lossy().into_owned(),

@@ -21,6 +21,13 @@ fn rodata_defaults_come_from_the_object() {
     assert_eq!(b.rodata().step, 1, "const volatile __u64 step = 1");
 }
 
+#[test]
+fn stale_bindings_are_refused_at_open() {
+    let e = fixtures::stale::StaleSkel::open().unwrap_err().to_string();
+    assert!(e.contains("regenerate them"), "{e}");
+    assert!(e.contains(".rodata") && e.contains("target_tgid"), "{e}");
+}
+
 #[cfg(oxbpf_gen_layouts)]
 mod layouts {
     use super::*;

@@ -74,6 +74,25 @@ impl Default for GenOptions {
     }
 }
 
+/// Generates `#[repr(C)]` types (with their layout assertions and, with a crate path,
+/// `Pod` impls) for the BTF types `ids` and everything they contain; one comment line per
+/// id that cannot be expressed (a `Fwd`, `void`, a function), naming the id and why.
+pub fn generate_types(
+    btf: &oxbpf_btf::Btf<'_>,
+    ids: &[u32],
+    crate_path: Option<&str>,
+) -> Result<String> {
+    let mut g = types::TypeGen::new(btf, crate_path.map(str::to_string), &[]);
+    let mut notes = String::new();
+    for &id in ids {
+        if let Err(e) = g.rust_ty(id) {
+            let _ = writeln!(notes, "// not generated: {e}");
+        }
+    }
+    g.flush()?;
+    Ok(notes + &g.out)
+}
+
 /// Generates Rust source for `spec`; the skeleton embeds the object with
 /// `include_bytes!(obj_bytes_path)` (relative to the file that includes the bindings, or
 /// absolute). The output has no inner attributes, so it can be `include!`d.
@@ -94,7 +113,7 @@ pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> R
         if opts.skeleton
             && let Some(k) = &opts.crate_path
         {
-            out.push_str(&skel::render(spec, &obj, obj_bytes_path, k, &[]));
+            out.push_str(&skel::render(spec, &obj, obj_bytes_path, k, &[], &[]));
         }
         return Ok(out);
     };
@@ -109,17 +128,28 @@ pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> R
             reserved.push(format!("{}View", types::camel(&m.name)));
         }
     }
-    let mut g = types::TypeGen::new(btf, opts.crate_path.clone(), &reserved);
+    let mut g = types::TypeGen::new(&btf, opts.crate_path.clone(), &reserved);
     let mut notes = String::new();
+    let mut checks = Vec::new();
     for m in &spec.maps {
         if matches!(m.kind, MapKind::Data(_)) {
             continue;
         }
-        for (what, id) in [("key", m.btf_key_type), ("value", m.btf_value_type)] {
+        for (what, id, size) in [
+            ("key", m.btf_key_type, m.key_size),
+            ("value", m.btf_value_type, m.value_size),
+        ] {
             let Some(id) = id else { continue };
             match g.rust_ty(id) {
-                Ok((ty, _, _)) => {
+                Ok((ty, tsize, _)) => {
                     let _ = writeln!(notes, "// map {:?} {what}: {ty}", m.name);
+                    if size != 0 && size == tsize {
+                        checks.push(skel::SizeCheck {
+                            map: m.name.clone(),
+                            what,
+                            ty,
+                        });
+                    }
                 }
                 Err(e) => {
                     let _ = writeln!(notes, "// map {:?} {what}: not generated: {e}", m.name);
@@ -135,7 +165,14 @@ pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> R
     if opts.skeleton
         && let Some(k) = &opts.crate_path
     {
-        out.push_str(&skel::render(spec, &obj, obj_bytes_path, k, &sections));
+        out.push_str(&skel::render(
+            spec,
+            &obj,
+            obj_bytes_path,
+            k,
+            &sections,
+            &checks,
+        ));
     }
     Ok(out)
 }

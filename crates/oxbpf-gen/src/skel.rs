@@ -24,7 +24,7 @@ pub(crate) struct Section {
 }
 
 /// Emits the section structs (with assertions) and returns their descriptions.
-pub(crate) fn sections(spec: &ObjectSpec, g: &mut TypeGen<'_>) -> Result<Vec<Section>> {
+pub(crate) fn sections(spec: &ObjectSpec, g: &mut TypeGen<'_, '_>) -> Result<Vec<Section>> {
     let mut out = Vec::new();
     for (i, m) in spec.maps.iter().enumerate() {
         let MapKind::Data(kind) = m.kind else {
@@ -64,6 +64,17 @@ pub(crate) fn sections(spec: &ObjectSpec, g: &mut TypeGen<'_>) -> Result<Vec<Sec
     Ok(out)
 }
 
+/// A map key or value whose generated type the skeleton re-checks against the object it
+/// opens (bindings checked in with `oxbpf gen` can go stale when the object is rebuilt).
+pub(crate) struct SizeCheck {
+    /// The map.
+    pub(crate) map: String,
+    /// `key` or `value`.
+    pub(crate) what: &'static str,
+    /// The generated Rust type.
+    pub(crate) ty: String,
+}
+
 /// Renders the skeleton for object `obj` (CamelCase name) embedding `path`.
 pub(crate) fn render(
     spec: &ObjectSpec,
@@ -71,6 +82,7 @@ pub(crate) fn render(
     path: &str,
     k: &str,
     sections: &[Section],
+    checks: &[SizeCheck],
 ) -> String {
     let mut s = String::new();
     let skel = format!("{obj}Skel");
@@ -254,6 +266,36 @@ pub(crate) fn render(
         s,
         "        let spec = {k}::ObjectSpec::from_bytes(OBJECT)?;"
     );
+    let stale = |map: &str, what: &str| {
+        format!(
+            "return Err({k}::Error::Map {{ map: {map:?}.into(), source: {k}::sys::Error::Invalid(\"{what} of the embedded object differs from the generated bindings: regenerate them (oxbpf gen)\".into()) }})"
+        )
+    };
+    for c in checks {
+        let field = if c.what == "key" {
+            "key_size"
+        } else {
+            "value_size"
+        };
+        let _ = writeln!(
+            s,
+            "        if spec.map({:?}).is_none_or(|m| m.{field} as usize != ::core::mem::size_of::<{}>()) {{\n            {};\n        }}",
+            c.map,
+            c.ty,
+            stale(&c.map, &format!("the {} size", c.what))
+        );
+    }
+    for sec in sections {
+        for (field, _, cname) in &sec.vars {
+            let _ = writeln!(
+                s,
+                "        if !spec.globals.iter().any(|g| g.name == {cname:?} && spec.maps.get(g.map).is_some_and(|m| m.name == {:?}) && g.offset as usize == ::core::mem::offset_of!({}, {field})) {{\n            {};\n        }}",
+                sec.map,
+                sec.ty,
+                stale(&sec.map, &format!("the offset of {cname}"))
+            );
+        }
+    }
     if let Some(r) = rodata {
         let _ = writeln!(
             s,

@@ -87,6 +87,8 @@ enum Field {
         ty: String,
         off: u32,
         size: u32,
+        /// Extra doc text.
+        doc: String,
     },
     /// Filler bytes.
     Pad { name: String, len: u32 },
@@ -127,14 +129,19 @@ pub(crate) struct Plan {
     /// The Rust alignment of the emitted type.
     pub(crate) align: u32,
     pub(crate) size: u32,
+    /// `align(N)` on this type or on a member type (transitively).
+    has_align: bool,
 }
 
 /// The type generator: names, plans and emitted source.
-pub(crate) struct TypeGen<'a> {
-    pub(crate) btf: Btf<'a>,
+pub(crate) struct TypeGen<'b, 'a> {
+    pub(crate) btf: &'b Btf<'a>,
     names: HashMap<TypeId, String>,
     used: HashSet<String>,
     plans: HashMap<TypeId, Plan>,
+    /// Names of emitted types that carry `align(N)` themselves or inside (a packed struct
+    /// cannot contain them).
+    aligned: HashSet<String>,
     in_progress: HashSet<TypeId>,
     emitted: HashSet<TypeId>,
     pending: Vec<TypeId>,
@@ -143,9 +150,9 @@ pub(crate) struct TypeGen<'a> {
     pub(crate) krate: Option<String>,
 }
 
-impl<'a> TypeGen<'a> {
+impl<'b, 'a> TypeGen<'b, 'a> {
     /// A generator over `btf`; `reserved` names are never given to BTF types.
-    pub(crate) fn new(btf: Btf<'a>, krate: Option<String>, reserved: &[String]) -> Self {
+    pub(crate) fn new(btf: &'b Btf<'a>, krate: Option<String>, reserved: &[String]) -> Self {
         let mut used: HashSet<String> = [
             "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "f32", "f64",
             "bool", "char", "str", "usize", "isize", "Option", "Result", "Vec", "String",
@@ -159,6 +166,7 @@ impl<'a> TypeGen<'a> {
             names: HashMap::new(),
             used,
             plans: HashMap::new(),
+            aligned: HashSet::new(),
             in_progress: HashSet::new(),
             emitted: HashSet::new(),
             pending: Vec::new(),
@@ -300,6 +308,11 @@ impl<'a> TypeGen<'a> {
         let r = self.plan_uncached(id);
         self.in_progress.remove(&id);
         let p = r?;
+        if p.has_align
+            && let Some(n) = self.names.get(&id)
+        {
+            self.aligned.insert(n.clone());
+        }
         self.plans.insert(id, p.clone());
         Ok(p)
     }
@@ -340,6 +353,13 @@ impl<'a> TypeGen<'a> {
         } else {
             self.plan_struct(id, c.size, &input)
         }
+    }
+
+    /// Whether Rust type `ty` (a name or nested arrays of one) carries `align(N)`.
+    fn contains_align(&self, ty: &str) -> bool {
+        let base = ty.trim_start_matches('[');
+        let base = base.split(';').next().unwrap_or(base).trim();
+        self.aligned.contains(base)
     }
 
     /// Lays out struct members at their offsets (also used for DATASECs).
@@ -432,6 +452,7 @@ impl<'a> TypeGen<'a> {
                 ty,
                 off,
                 size: msize,
+                doc: String::new(),
             });
             cursor = off + msize;
         }
@@ -466,6 +487,21 @@ impl<'a> TypeGen<'a> {
         if size > cursor {
             fields.push(pad(&mut npad, size - cursor));
         }
+        let mut has_align = forced_align.is_some();
+        for f in &mut fields {
+            if let Field::Typed { ty, size, doc, .. } = f
+                && self.contains_align(ty)
+            {
+                if packed {
+                    // Rust forbids an aligned type inside a packed one: keep the bytes.
+                    *doc =
+                        format!(" Stored as bytes: `{ty}` is aligned and this struct is packed.");
+                    *ty = format!("[u8; {size}]");
+                } else {
+                    has_align = true;
+                }
+            }
+        }
         let align = if packed {
             1
         } else {
@@ -477,6 +513,7 @@ impl<'a> TypeGen<'a> {
             forced_align,
             align,
             size,
+            has_align,
         })
     }
 
@@ -517,6 +554,7 @@ impl<'a> TypeGen<'a> {
                 ty,
                 off: 0,
                 size: msize,
+                doc: String::new(),
             });
         }
         let packed = size % align != 0;
@@ -540,6 +578,7 @@ impl<'a> TypeGen<'a> {
             forced_align: (!packed && align > 1).then_some(align),
             align: if packed { 1 } else { align },
             size,
+            has_align: !packed && align > 1,
         })
     }
 
@@ -697,9 +736,9 @@ impl<'a> TypeGen<'a> {
                     ty,
                     off: o,
                     size,
-                    ..
+                    doc,
                 } => {
-                    let _ = writeln!(s, "    /// `{cname}` at byte {o} ({size} bytes).");
+                    let _ = writeln!(s, "    /// `{cname}` at byte {o} ({size} bytes).{doc}");
                     let _ = writeln!(s, "    pub {fname}: {ty},");
                     checks.push((fname.clone(), *o));
                     off = o + size;
@@ -869,6 +908,7 @@ impl<'a> TypeGen<'a> {
                 ty: rty,
                 off: *off,
                 size: rsize,
+                doc: String::new(),
             });
             cursor = off + rsize;
         }
@@ -883,6 +923,7 @@ impl<'a> TypeGen<'a> {
                 forced_align: None,
                 align: nat_align,
                 size,
+                has_align: false,
             },
             typed,
         ))
