@@ -1079,6 +1079,106 @@ fn int_literal(v: i128, size: u32, signed: bool) -> String {
 mod tests {
     use super::*;
 
+    use oxbpf_btf::BtfBuilder;
+
+    fn gen_for(b: &BtfBuilder, id: TypeId) -> Result<String> {
+        let bytes = b.build();
+        let btf = Btf::parse(&bytes).unwrap();
+        crate::generate_types(&btf, &[id], None).and_then(|s| {
+            if let Some(l) = s.lines().find(|l| l.starts_with("// not generated")) {
+                Err(Error::Config(l.to_string()))
+            } else {
+                Ok(s)
+            }
+        })
+    }
+
+    #[test]
+    fn misaligned_member_makes_the_struct_packed() {
+        let mut b = BtfBuilder::new();
+        let u8t = b.add_int("unsigned char", 1, 0);
+        let u32t = b.add_int("unsigned int", 4, 0);
+        let s = b.add_struct("p", 5, &[("c", u8t, 0), ("x", u32t, 8)]);
+        let src = gen_for(&b, s).unwrap();
+        assert!(src.contains("#[repr(C, packed)]\n"), "{src}");
+        assert!(src.contains("offset_of!(p, x) == 1"), "{src}");
+    }
+
+    #[test]
+    fn gaps_become_padding_fields_and_tail_padding_implies_alignment() {
+        let mut b = BtfBuilder::new();
+        let u32t = b.add_int("unsigned int", 4, 0);
+        let s = b.add_struct("g", 16, &[("a", u32t, 0), ("b", u32t, 64)]);
+        let src = gen_for(&b, s).unwrap();
+        assert!(src.contains("pub __pad_0: [u8; 4],"), "{src}");
+        // 12 bytes of members in 16: the smallest alignment that explains it is 8.
+        assert!(src.contains("#[repr(C, align(8))]"), "{src}");
+    }
+
+    #[test]
+    fn rejects_overlapping_members_with_the_type_id() {
+        let mut b = BtfBuilder::new();
+        let u32t = b.add_int("unsigned int", 4, 0);
+        let s = b.add_struct("o", 8, &[("a", u32t, 0), ("b", u32t, 16)]);
+        let e = gen_for(&b, s).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("BTF type id {s}")) && e.contains("overlaps"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_members_past_the_struct_size() {
+        let mut b = BtfBuilder::new();
+        let u64t = b.add_int("unsigned long", 8, 0);
+        let s = b.add_struct("short", 4, &[("a", u64t, 0)]);
+        let e = gen_for(&b, s).unwrap_err().to_string();
+        assert!(e.contains("past the size 4"), "{e}");
+    }
+
+    #[test]
+    fn forward_declared_member_is_an_error_not_a_panic() {
+        let mut b = BtfBuilder::new();
+        let f = b.add_fwd("opaque", false);
+        let s = b.add_struct("holder", 8, &[("o", f, 0)]);
+        let e = gen_for(&b, s).unwrap_err().to_string();
+        assert!(e.contains("forward declaration \"opaque\""), "{e}");
+    }
+
+    #[test]
+    fn self_containing_struct_is_an_error() {
+        let mut b = BtfBuilder::new();
+        // The struct will be id 1 and names itself as its member's type.
+        let s = b.add_struct("loop", 4, &[("me", 1, 0)]);
+        assert_eq!(s, 1);
+        let e = gen_for(&b, s).unwrap_err().to_string();
+        assert!(e.contains("contains itself"), "{e}");
+    }
+
+    #[test]
+    fn typedef_names_an_anonymous_struct_and_pointers_are_u64() {
+        let mut b = BtfBuilder::new();
+        let u8t = b.add_int("char", 1, INT_SIGNED);
+        let p = b.add_ptr(u8t);
+        let s = b.add_struct("", 8, &[("p", p, 0)]);
+        let t = b.add_typedef("named_t", s);
+        let src = gen_for(&b, t).unwrap();
+        assert!(src.contains("pub struct named_t {"), "{src}");
+        assert!(src.contains("pub p: u64,"), "{src}");
+    }
+
+    #[test]
+    fn legacy_int_bitfield_gets_accessors() {
+        let mut b = BtfBuilder::new();
+        let bf = b.add_int_bits("unsigned int", 4, 0, 4, 3);
+        let u32t = b.add_int("unsigned int", 4, 0);
+        let s = b.add_struct("legacy", 4, &[("f", bf, 0)]);
+        let _ = u32t;
+        let src = gen_for(&b, s).unwrap();
+        assert!(src.contains("pub fn f(&self) -> u32"), "{src}");
+        assert!(src.contains(">> 4"), "{src}");
+    }
+
     #[test]
     fn keywords_become_raw_identifiers() {
         assert_eq!(ident("type"), "r#type");
