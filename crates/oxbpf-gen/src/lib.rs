@@ -10,6 +10,15 @@
 //! [`GlobalData`](https://docs.rs/oxbpf-maps) view. [`Builder`] does the same from a
 //! build script, compiling the C source with clang first.
 //!
+//! The skeleton of `foo.bpf.o` is `FooSkel`: `FooSkel::open()` → `FooBuilder` (with
+//! `rodata()` → `&mut Rodata` to set constants, `load()`), then on the loaded skeleton
+//! `maps()` / `progs()` (structs of named `&Map` / `&Program` fields borrowed from it —
+//! methods rather than fields, since they borrow the collection the skeleton owns),
+//! `bss()` / `data()` / `rodata()` / `data_custom()` views with a typed getter (and, but
+//! for `.rodata`, setter) per variable plus `read()` of the whole section, and
+//! `attach_all()`. `open()` refuses an embedded object whose map sizes or variable
+//! offsets differ from the bindings (stale checked-in bindings).
+//!
 //! It does not load anything (that is `oxbpf`, which generated skeletons call) and does not
 //! parse ELF or BTF itself (`oxbpf-obj`, `oxbpf-btf`).
 //!
@@ -24,6 +33,10 @@
 //!   does not promise every byte is initialised, which `Pod` needs).
 //! - enums (and enum64): a `#[repr(transparent)]` newtype over the integer with associated
 //!   constants, so values without a name stay representable.
+//! - `align(N)` cannot be inferred from BTF directly (it has no alignments): it is the
+//!   smallest power of two that explains a struct's tail padding or its bitfields' storage
+//!   unit; a packed struct keeps a member of an aligned type as `[u8; N]` (Rust forbids
+//!   aligned types inside packed ones).
 //! - anonymous types: `__anon_<btf id>`; anonymous members: `__anon_N`; pointers: `u64`;
 //!   `bool`: `u8`; `char`: `i8`/`u8` per its signedness; flexible arrays: `[T; 0]`.
 //!

@@ -598,6 +598,15 @@ impl<'b, 'a> TypeGen<'b, 'a> {
         if bits == 0 {
             return Ok((bit_off, None, None));
         }
+        if self.btf.endian() == oxbpf_btf::Endian::Big {
+            return Err(Self::err(
+                m.ty,
+                format!(
+                    "bitfield {}: accessors are generated for little-endian objects only",
+                    m.cname
+                ),
+            ));
+        }
         if bits > 64 {
             return Err(Self::err(
                 m.ty,
