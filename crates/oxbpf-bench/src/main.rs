@@ -14,6 +14,7 @@ use oxbpf_maps::{HashMap, Map, PerfBuffer, PerfBufferOptions, RingBuf, Wakeup};
 use oxbpf_sys::bpf::{self, MapCreate};
 
 mod attach;
+mod core;
 mod extra;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -32,6 +33,7 @@ const METRICS: &[&str] = &[
     "asm_assemble_1m",
     "btf_dump_c_vmlinux",
     "attach_tracepoints_100",
+    "core_object_load",
 ];
 
 const IMPL: &str = "oxbpf";
@@ -82,6 +84,7 @@ fn run(metric: &str) -> Res<()> {
         "asm_assemble_1m" => extra::asm_assemble_1m(),
         "btf_dump_c_vmlinux" => extra::btf_dump_c_vmlinux(),
         "attach_tracepoints_100" => attach::attach_tracepoints_100(),
+        "core_object_load" => core::core_object_load(),
         other => Err(format!("unknown metric {other:?}").into()),
     }
 }
