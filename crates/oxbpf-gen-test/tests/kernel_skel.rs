@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use oxbpf::maps::RingBuf;
 use oxbpf::sys::pod::from_bytes;
-use oxbpf_gen_test::fixtures::{execsnoop, globals};
+use oxbpf_gen_test::fixtures::{counter, execsnoop, globals};
 
 fn have_bpf() -> bool {
     let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
@@ -62,7 +61,8 @@ fn execsnoop_skeleton_reads_typed_ring_buffer_records() {
     }
     let skel = execsnoop::ExecsnoopSkel::open().unwrap().load().unwrap();
     let _links = skel.attach_all().unwrap();
-    let mut rb = RingBuf::new(skel.maps().unwrap().events).unwrap();
+    let maps = skel.maps().unwrap();
+    let mut rb = maps.events_ring().unwrap();
     let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
@@ -70,7 +70,11 @@ fn execsnoop_skeleton_reads_typed_ring_buffer_records() {
     let mut found: Option<execsnoop::exec_event> = None;
     while found.is_none() && Instant::now() < deadline {
         rb.poll(Some(Duration::from_millis(100)), |rec| {
-            let ev: execsnoop::exec_event = from_bytes(rec).expect("record is one exec_event");
+            let ev = execsnoop::ExecsnoopMaps::events_record(rec).expect("one exec_event");
+            assert_eq!(
+                from_bytes::<execsnoop::exec_event>(rec).map(|e| e.pid),
+                Some(ev.pid)
+            );
             if ev.pid == pid {
                 found = Some(ev);
             }
@@ -81,4 +85,16 @@ fn execsnoop_skeleton_reads_typed_ring_buffer_records() {
     assert_eq!(ev.tgid, pid);
     assert_eq!(cstr(&ev.comm), "true");
     assert!(cstr(&ev.filename).ends_with("/true"), "{ev:?}");
+}
+
+#[test]
+fn counter_skeleton_gives_a_typed_hash_map() {
+    if !have_bpf() {
+        return;
+    }
+    let skel = counter::CounterSkel::open().unwrap().load().unwrap();
+    let maps = skel.maps().unwrap();
+    let counts = maps.counts_typed().unwrap();
+    counts.insert(&7, &42, 0).unwrap();
+    assert_eq!(counts.get(&7).unwrap(), Some(42));
 }

@@ -156,11 +156,12 @@ pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> R
             match g.rust_ty(id) {
                 Ok((ty, tsize, _)) => {
                     let _ = writeln!(notes, "// map {:?} {what}: {ty}", m.name);
-                    if size != 0 && size == tsize {
+                    if size == 0 || size == tsize {
                         checks.push(skel::SizeCheck {
                             map: m.name.clone(),
                             what,
                             ty,
+                            verify: size != 0,
                         });
                     }
                 }

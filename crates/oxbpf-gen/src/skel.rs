@@ -73,6 +73,8 @@ pub(crate) struct SizeCheck {
     pub(crate) what: &'static str,
     /// The generated Rust type.
     pub(crate) ty: String,
+    /// Whether the object records a size to compare (ring buffers record 0).
+    pub(crate) verify: bool,
 }
 
 /// Renders the skeleton for object `obj` (CamelCase name) embedding `path`.
@@ -194,6 +196,57 @@ pub(crate) fn render(
         let _ = writeln!(s, "    pub {}: &'a {k}::maps::Map,", ident(&m.name));
     }
     let _ = writeln!(s, "    _skel: ::core::marker::PhantomData<&'a ()>,\n}}\n");
+    let ty_of = |map: &str, what: &str| {
+        checks
+            .iter()
+            .find(|c| c.map == map && c.what == what)
+            .map(|c| c.ty.clone())
+    };
+    let mut typed = String::new();
+    for m in &user_maps {
+        let f = ident(&m.name);
+        let bare = f.trim_start_matches("r#");
+        let (key, value) = (ty_of(&m.name, "key"), ty_of(&m.name, "value"));
+        match (m.map_type.0, key, value) {
+            (1 | 9, Some(kt), Some(vt)) => {
+                let _ = writeln!(typed, "    /// Map `{}` as a typed hash map.", m.name);
+                let _ = writeln!(
+                    typed,
+                    "    pub fn {bare}_typed(&self) -> {k}::Result<{k}::maps::HashMap<'a, {kt}, {vt}>> {{\n        Ok({k}::maps::HashMap::new(self.{f})?)\n    }}"
+                );
+            }
+            (2, _, Some(vt)) => {
+                let _ = writeln!(typed, "    /// Map `{}` as a typed array.", m.name);
+                let _ = writeln!(
+                    typed,
+                    "    pub fn {bare}_typed(&self) -> {k}::Result<{k}::maps::Array<'a, {vt}>> {{\n        Ok({k}::maps::Array::new(self.{f})?)\n    }}"
+                );
+            }
+            (27, _, Some(vt)) => {
+                let _ = writeln!(
+                    typed,
+                    "    /// Map `{}` as a ring buffer; its records are `{vt}` (decode with `{k}::sys::pod::from_bytes::<{vt}>`).",
+                    m.name
+                );
+                let _ = writeln!(
+                    typed,
+                    "    pub fn {bare}_ring(&self) -> {k}::Result<{k}::maps::RingBuf> {{\n        Ok({k}::maps::RingBuf::new(self.{f})?)\n    }}"
+                );
+                let _ = writeln!(typed, "    /// Decodes one `{}` record.", m.name);
+                let _ = writeln!(
+                    typed,
+                    "    pub fn {bare}_record(rec: &[u8]) -> Option<{vt}> {{\n        {k}::sys::pod::from_bytes::<{vt}>(rec)\n    }}"
+                );
+            }
+            _ => {}
+        }
+    }
+    if !typed.is_empty() {
+        let _ = writeln!(
+            s,
+            "#[allow(dead_code)]\nimpl<'a> {maps_ty}<'a> {{\n{typed}}}\n"
+        );
+    }
     let _ = writeln!(s, "/// The object's programs, by name.");
     let _ = writeln!(s, "#[derive(Debug, Clone, Copy)]");
     let _ = writeln!(s, "pub struct {progs_ty}<'a> {{");
@@ -271,7 +324,7 @@ pub(crate) fn render(
             "return Err({k}::Error::Map {{ map: {map:?}.into(), source: {k}::sys::Error::Invalid(\"{what} of the embedded object differs from the generated bindings: regenerate them (oxbpf gen)\".into()) }})"
         )
     };
-    for c in checks {
+    for c in checks.iter().filter(|c| c.verify) {
         let field = if c.what == "key" {
             "key_size"
         } else {
