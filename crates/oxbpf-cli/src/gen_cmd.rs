@@ -45,3 +45,69 @@ pub fn run(args: GenArgs) -> Res {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures")
+            .join(name)
+    }
+
+    #[test]
+    fn writes_bindings_with_the_embed_path_and_name() {
+        let out = std::env::temp_dir().join(format!("oxbpf-gen-cli-{}.rs", std::process::id()));
+        run(GenArgs {
+            object: fixture("execsnoop.bpf.o"),
+            output: Some(out.clone()),
+            name: Some("snoop".into()),
+            embed: Some("../bpf/execsnoop.bpf.o".into()),
+            types_only: false,
+        })
+        .unwrap();
+        let src = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        assert!(src.contains("pub struct SnoopSkel"), "{src}");
+        assert!(
+            src.contains("include_bytes!(\"../bpf/execsnoop.bpf.o\")"),
+            "{src}"
+        );
+        assert!(src.contains("pub struct exec_event {"), "{src}");
+    }
+
+    #[test]
+    fn types_only_has_no_skeleton_and_no_oxbpf_paths() {
+        let out = std::env::temp_dir().join(format!("oxbpf-gen-cli-t-{}.rs", std::process::id()));
+        run(GenArgs {
+            object: fixture("execsnoop.bpf.o"),
+            output: Some(out.clone()),
+            name: None,
+            embed: None,
+            types_only: true,
+        })
+        .unwrap();
+        let src = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        assert!(!src.contains("Skel") && !src.contains("::oxbpf"), "{src}");
+        assert!(
+            src.contains("offset_of!(exec_event, filename) == 28"),
+            "{src}"
+        );
+    }
+
+    #[test]
+    fn missing_object_is_an_error_naming_it() {
+        let e = run(GenArgs {
+            object: PathBuf::from("/nonexistent/x.bpf.o"),
+            output: None,
+            name: None,
+            embed: None,
+            types_only: false,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/nonexistent/x.bpf.o"), "{e}");
+    }
+}
