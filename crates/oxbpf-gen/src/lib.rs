@@ -108,7 +108,8 @@ pub fn generate_types(
 
 /// Generates Rust source for `spec`; the skeleton embeds the object with
 /// `include_bytes!(obj_bytes_path)` (relative to the file that includes the bindings, or
-/// absolute). The output has no inner attributes, so it can be `include!`d.
+/// absolute). The output has no inner attributes, so it can be `include!`d; give each
+/// object's bindings a module of its own (every skeleton defines `OBJECT`).
 pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> Result<String> {
     let obj = opts.name.clone().unwrap_or_else(|| {
         let file = obj_bytes_path.rsplit('/').next().unwrap_or(obj_bytes_path);
@@ -134,7 +135,7 @@ pub fn generate(spec: &ObjectSpec, obj_bytes_path: &str, opts: &GenOptions) -> R
         .iter()
         .map(|s| format!("{obj}{s}"))
         .collect();
-    reserved.push("OBJECT".into());
+    reserved.extend(["OBJECT", "__OBJECT", "__OxbpfAligned"].map(String::from));
     for m in &spec.maps {
         if matches!(m.kind, MapKind::Data(_)) {
             reserved.push(types::camel(&m.name));
