@@ -517,6 +517,12 @@ impl<'a> Btf<'a> {
         self.index.get_or_init(|| self.build_index())
     }
 
+    /// The name index of this blob's own types, built now if it was not yet (the base's
+    /// is left alone).
+    pub(crate) fn own_name_index(&self) -> &NameIndex {
+        self.index.get_or_init(|| self.build_index())
+    }
+
     /// The name index if it has been built.
     pub(crate) fn built_index(&self) -> Option<&NameIndex> {
         self.index.get()

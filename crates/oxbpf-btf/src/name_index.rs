@@ -10,15 +10,100 @@ use crate::btf::Btf;
 use crate::endian::Endian;
 use crate::types::{Strings, TypeId};
 
-/// FNV-1a over the bytes of a name (32 bits).
+/// Multiplier of the word-at-a-time hash (FxHash's).
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// One 8-byte step of the hash.
+#[inline]
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(5) ^ w).wrapping_mul(K)
+}
+
+/// Folds the state and the length into the 32-bit hash.
+#[inline]
+fn finish(h: u64, len: usize) -> u32 {
+    let h = mix(h, len as u64);
+    ((h >> 32) ^ h) as u32
+}
+
+/// Word-at-a-time hash of a name (8 bytes per step, the last word zero-padded; 32 bits).
 #[inline]
 pub(crate) fn hash(name: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+    let mut h = 0u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(w));
     }
-    h
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(w));
+    }
+    finish(h, name.len())
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in every byte of `w` that is zero (and possibly in bytes after the first
+/// zero one; the first is exact).
+#[inline]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(LO) & !w & HI
+}
+
+/// The hash of the essential name of the NUL-terminated string at the start of `tail`
+/// (`hash(&name[..essential_len(name)])`) in one pass of 8-byte words, or `None` if the
+/// name is empty or `tail` holds no NUL.
+#[inline]
+pub(crate) fn essential_hash_of_tail(tail: &[u8]) -> Option<u32> {
+    let mut h = 0u64;
+    let mut pos = 0usize;
+    // Underscore mask of the previous word (a superset of its '_' bytes).
+    let mut prev_us = 0u64;
+    let mut maybe_flavor = false;
+    loop {
+        let mut b = [0u8; 8];
+        match tail.get(pos..pos + 8) {
+            Some(c) => b.copy_from_slice(c),
+            None => {
+                let c = tail.get(pos..)?;
+                b[..c.len()].copy_from_slice(c);
+                if !c.contains(&0) {
+                    return None;
+                }
+            }
+        }
+        let w = u64::from_le_bytes(b);
+        let z = zero_bytes(w);
+        // Any "___" (within the word or across the boundary from the previous one) sends
+        // the name to the exact essential-name rule; false alarms only cost time.
+        let us = zero_bytes(w ^ 0x5f5f_5f5f_5f5f_5f5f);
+        if us & (us << 8) & (us << 16) != 0 || (prev_us >> 56 != 0 && us & 0x8080 != 0) {
+            maybe_flavor = true;
+        }
+        prev_us = us;
+        if z != 0 {
+            let n = (z.trailing_zeros() / 8) as usize;
+            let len = pos + n;
+            if len == 0 {
+                return None;
+            }
+            if maybe_flavor {
+                let name = tail.get(..len)?;
+                return Some(hash(&name[..essential_len(name)]));
+            }
+            if n > 0 {
+                h = mix(h, w & ((1u64 << (8 * n)) - 1));
+            }
+            return Some(finish(h, len));
+        }
+        h = mix(h, w);
+        pos += 8;
+    }
 }
 
 /// The length of the essential part of `name`: up to (not including) the last `___` that
@@ -73,13 +158,9 @@ impl NameIndex {
             if name_off == 0 {
                 continue;
             }
-            let Some(name) = strs.bytes(name_off) else {
+            let Some(h) = strs.tail(name_off).and_then(essential_hash_of_tail) else {
                 continue;
             };
-            if name.is_empty() {
-                continue;
-            }
-            let h = hash(&name[..essential_len(name)]);
             pairs.push((u64::from(h) << 32) | u64::from(start_id + i as TypeId));
         }
         pairs.sort_unstable();
@@ -200,7 +281,14 @@ impl Iterator for NameMatches<'_, '_> {
             let start = layer.start_id();
             match self.cursor {
                 Cursor::Start => {
-                    self.cursor = match layer.index_for_lookup() {
+                    // Essential-name lookups (CO-RE candidates) come many per object and
+                    // a scan of them costs as much as building the index: index at once.
+                    let ix = if self.essential {
+                        Some(layer.own_name_index())
+                    } else {
+                        layer.index_for_lookup()
+                    };
+                    self.cursor = match ix {
                         Some(ix) => {
                             let (lo, hi) = ix.range(self.hash);
                             Cursor::Indexed(lo, hi)
@@ -260,5 +348,58 @@ mod tests {
     fn hash_differs_for_different_names() {
         assert_ne!(hash(b"task_struct"), hash(b"task_structs"));
         assert_eq!(hash(b"x"), hash(b"x"));
+    }
+
+    /// The one-pass hash must equal hashing the essential name found the slow way.
+    fn check_tail(name: &[u8], after: &[u8]) {
+        let mut tail = name.to_vec();
+        tail.push(0);
+        tail.extend_from_slice(after);
+        let want = (!name.is_empty()).then(|| hash(&name[..essential_len(name)]));
+        assert_eq!(
+            essential_hash_of_tail(&tail),
+            want,
+            "name {name:?} then {after:?}"
+        );
+    }
+
+    #[test]
+    fn tail_hash_matches_essential_hash_at_every_length_and_flavor_position() {
+        for name in [
+            &b""[..],
+            b"a",
+            b"task_struct",
+            b"task_struct___v2",
+            b"abcdefg___h",
+            b"abcdefgh___i",
+            b"abcdef___gh",
+            b"abcdefg_",
+            b"a____b",
+            b"a___",
+            b"x___y___z",
+            b"exactly8",
+            b"sixteen_bytes_16",
+        ] {
+            check_tail(name, b"");
+            check_tail(name, b"___after_the_nul");
+            check_tail(name, b"zzzzzzzzzzzzzzzz");
+        }
+    }
+
+    #[test]
+    fn tail_hash_is_none_without_a_nul() {
+        assert_eq!(essential_hash_of_tail(b"no_nul_here"), None);
+        assert_eq!(essential_hash_of_tail(b""), None);
+        assert_eq!(essential_hash_of_tail(b"\0abc"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tail_hash_matches_essential_hash_on_arbitrary_names(
+            name in "[a-c_]{0,40}",
+            after in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+        ) {
+            check_tail(name.as_bytes(), &after);
+        }
     }
 }
