@@ -50,10 +50,11 @@ pub const INDEX_AFTER_LOOKUPS: u32 = 4;
 ///
 /// `parse` validates the header and every type record in one allocation-free pass; the
 /// offset table (one `u32` per type, the only per-blob allocation) is built on the first
-/// access by id, and types are decoded on demand. Name lookups scan for the first
+/// access by id, and types are decoded on demand. Exact-name lookups scan for the first
 /// [`INDEX_AFTER_LOOKUPS`] calls (walking the type section itself while there is no offset
 /// table yet, so open + parse + one lookup costs one pass and no allocation), then build a
-/// compact name index once (or when [`Btf::index`] asks for it).
+/// compact name index once (or when [`Btf::index`] or an essential-name lookup asks for it;
+/// without an offset table yet, one walk builds both).
 pub struct Btf<'a> {
     data: &'a [u8],
     endian: Endian,
@@ -529,6 +530,20 @@ impl<'a> Btf<'a> {
     }
 
     fn build_index(&self) -> NameIndex {
+        if self.offsets.get().is_none() {
+            // One walk of the type section builds the offset table and the index.
+            let mut offsets = Vec::with_capacity(self.count);
+            let ix = NameIndex::build_walking(
+                self.types,
+                &mut offsets,
+                self.start_id,
+                self.endian,
+                self.strs,
+            );
+            // Another thread may have built the (identical) table meanwhile.
+            let _ = self.offsets.set(offsets);
+            return ix;
+        }
         NameIndex::build(
             self.types,
             self.offsets(),
@@ -733,6 +748,15 @@ fn type_len<const BIG: bool>(hdr: &[u8; 12]) -> usize {
     let kind = ((info >> 24) & 0x1f) as usize;
     12 + usize::from(TRAILING_FIXED[kind])
         + usize::from(TRAILING_PER_VLEN[kind]) * (info & 0xffff) as usize
+}
+
+/// Bytes a (validated) type takes, from its 12-byte header, in byte order `endian`.
+#[inline]
+pub(crate) fn validated_type_len(endian: Endian, hdr: &[u8; 12]) -> usize {
+    match endian {
+        Endian::Little => type_len::<false>(hdr),
+        Endian::Big => type_len::<true>(hdr),
+    }
 }
 
 /// Walk a validated type section until `hit` accepts a type's header; its index.
