@@ -12,6 +12,8 @@ use oxbpf_sys::bpf::{self, MapCreate, ProgLoad};
 use oxbpf_sys::{MapFd, ProgFd};
 
 /// The probed function of this test binary.
+// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
+// link time; this name is unique to this test binary. No unsafe code is involved.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "C" fn oxbpf_attach_test_target(x: u64) -> u64 {

@@ -25,6 +25,8 @@ const ITER_TASKS: u32 = 8;
 const LIBC_GETPID: u32 = 9;
 
 /// The probed function: called by the tests, seen by uprobes through its symbol.
+// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
+// link time; this name is unique to this test binary. No unsafe code is involved.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "C" fn oxbpf_test_target(x: u64) -> u64 {
@@ -32,6 +34,8 @@ pub extern "C" fn oxbpf_test_target(x: u64) -> u64 {
 }
 
 /// A second probed function, for uprobe.multi.
+// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
+// link time; this name is unique to this test binary. No unsafe code is involved.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "C" fn oxbpf_test_other(x: u64) -> u64 {
