@@ -12,11 +12,8 @@ use oxbpf_sys::bpf::{self, MapCreate, ProgLoad};
 use oxbpf_sys::{MapFd, ProgFd};
 
 /// The probed function of this test binary.
-// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
-// link time; this name is unique to this test binary. No unsafe code is involved.
-#[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "C" fn oxbpf_attach_test_target(x: u64) -> u64 {
+pub fn oxbpf_attach_test_target(x: u64) -> u64 {
     std::hint::black_box(x + 1)
 }
 
@@ -83,6 +80,24 @@ fn exe() -> String {
     std::env::current_exe().unwrap().display().to_string()
 }
 
+/// The (Rust-mangled) symbol of test function `name` in this test binary: the targets
+/// are ordinary Rust functions, found by the identifier their mangled name contains.
+fn mangled(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let data = std::fs::read(&exe).unwrap();
+    let found = oxbpf_attach::symbols::function_symbols(&data, &exe, |n| {
+        n.contains(name) && !n.contains("closure")
+    })
+    .unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "one symbol for {name}: {:?}",
+        found.iter().map(|f| &f.name).collect::<Vec<_>>()
+    );
+    found[0].name.clone()
+}
+
 #[test]
 fn raw_tp_counts_and_detaches() {
     let Some((map, prog)) = counter(RAW_TRACEPOINT) else {
@@ -123,7 +138,7 @@ fn uprobe_pmu_counts_exact_calls_with_pid_filter() {
     let Some((map, prog)) = counter(KPROBE) else {
         return;
     };
-    let target = UprobeTarget::Symbol("oxbpf_attach_test_target".into());
+    let target = UprobeTarget::Symbol(mangled("oxbpf_attach_test_target"));
     let opts = UprobeOptions {
         pid: Some(std::process::id()),
         ..Default::default()
@@ -159,7 +174,7 @@ fn tracefs_uprobe_fires_and_its_event_is_removed_on_drop() {
         eprintln!("skipping: no uprobe_events in tracefs");
         return;
     }
-    let target = UprobeTarget::Symbol("oxbpf_attach_test_target".into());
+    let target = UprobeTarget::Symbol(mangled("oxbpf_attach_test_target"));
     let opts = UprobeOptions {
         mode: ProbeMode::Tracefs,
         ..Default::default()
@@ -194,7 +209,7 @@ fn tracefs_uprobe_rejects_a_pid_filter() {
         pid: Some(1),
         ..Default::default()
     };
-    let target = UprobeTarget::Symbol("oxbpf_attach_test_target".into());
+    let target = UprobeTarget::Symbol(mangled("oxbpf_attach_test_target"));
     let err = uprobe::attach(prog.as_fd(), &exe(), &target, &opts).unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
 }

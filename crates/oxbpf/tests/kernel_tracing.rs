@@ -25,20 +25,14 @@ const ITER_TASKS: u32 = 8;
 const LIBC_GETPID: u32 = 9;
 
 /// The probed function: called by the tests, seen by uprobes through its symbol.
-// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
-// link time; this name is unique to this test binary. No unsafe code is involved.
-#[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "C" fn oxbpf_test_target(x: u64) -> u64 {
+pub fn oxbpf_test_target(x: u64) -> u64 {
     std::hint::black_box(x.wrapping_mul(2).wrapping_add(1))
 }
 
 /// A second probed function, for uprobe.multi.
-// Edition 2024 spells no_mangle `unsafe(...)` because exported names can collide at
-// link time; this name is unique to this test binary. No unsafe code is involved.
-#[unsafe(no_mangle)]
 #[inline(never)]
-pub extern "C" fn oxbpf_test_other(x: u64) -> u64 {
+pub fn oxbpf_test_other(x: u64) -> u64 {
     std::hint::black_box(x ^ 0x55)
 }
 
@@ -50,6 +44,24 @@ fn tid() -> u32 {
 
 fn exe() -> String {
     std::env::current_exe().unwrap().display().to_string()
+}
+
+/// The (Rust-mangled) symbol of test function `name` in this test binary: the targets
+/// are ordinary Rust functions, found by the identifier their mangled name contains.
+fn mangled(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let data = std::fs::read(&exe).unwrap();
+    let found = oxbpf::attach::symbols::function_symbols(&data, &exe, |n| {
+        n.contains(name) && !n.contains("closure")
+    })
+    .unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "one symbol for {name}: {:?}",
+        found.iter().map(|f| &f.name).collect::<Vec<_>>()
+    );
+    found[0].name.clone()
 }
 
 /// Loads `name` with `target_tid` set to this thread.
@@ -117,7 +129,7 @@ fn uprobe_and_uretprobe_see_argument_and_return_value() {
         return;
     }
     let coll = tracing();
-    let target = UprobeTarget::Symbol("oxbpf_test_target".into());
+    let target = UprobeTarget::Symbol(mangled("oxbpf_test_target"));
     let entry = uprobe::attach(
         coll.program("on_entry").unwrap().fd().as_fd(),
         &exe(),
@@ -180,7 +192,7 @@ fn uprobe_passes_its_bpf_cookie() {
         }
         Err(e) => panic!("cookie.bpf.o: {e}"),
     };
-    let target = UprobeTarget::Symbol("oxbpf_test_target".into());
+    let target = UprobeTarget::Symbol(mangled("oxbpf_test_target"));
     let opts = UprobeOptions {
         pid: Some(std::process::id()),
         cookie: 0xc00c1e,
@@ -233,7 +245,10 @@ fn uprobe_multi_counts_two_functions() {
     let link = match uprobe::attach_multi(
         fd,
         &exe(),
-        &["oxbpf_test_target", "oxbpf_test_other"],
+        &[
+            mangled("oxbpf_test_target").as_str(),
+            mangled("oxbpf_test_other").as_str(),
+        ],
         &UprobeMultiOptions::default(),
     ) {
         Ok(l) => l,
