@@ -32,7 +32,7 @@ mod program;
 pub mod verifier;
 
 pub use collection::{Collection, LoadOptions};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorClass, Result};
 pub use oxbpf_obj::ObjectSpec;
 pub use program::Program;
 pub use verifier::{SourceLine, VerifierError};
