@@ -6,6 +6,7 @@
 mod asm_cmd;
 mod btf_cmd;
 mod doctor_cmd;
+mod each_cmd;
 mod explain_cmd;
 mod gen_cmd;
 mod link_cmd;
@@ -72,9 +73,21 @@ enum Cmd {
         types: Vec<String>,
     },
     /// Load an object without attaching it; print the verifier log on failure.
+    /// With --each: load every program of each object on its own (the others' autoload
+    /// off, as veristat does) and print one JSON line per program.
     Load {
         #[command(flatten)]
         obj: ObjectArgs,
+        /// More objects (with --each).
+        #[arg(requires = "each")]
+        more: Vec<PathBuf>,
+        /// Load each program on its own: {"object","program","section","prog_type",
+        /// "result","error_class","errno","verified_insns","message"} per line.
+        #[arg(long)]
+        each: bool,
+        /// Objects loaded at the same time (with --each).
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "each")]
+        jobs: usize,
     },
     /// Inspect BTF: dump the types of a file or kernel object, show one type, statistics.
     #[command(subcommand)]
@@ -125,7 +138,16 @@ fn main() -> ExitCode {
                 types,
             },
         ),
-        Cmd::Load { obj } => run::load_only(&obj),
+        Cmd::Load {
+            obj,
+            more,
+            each: true,
+            jobs,
+        } => {
+            let objects: Vec<PathBuf> = std::iter::once(obj.object.clone()).chain(more).collect();
+            each_cmd::run(&objects, jobs, obj.log_level)
+        }
+        Cmd::Load { obj, .. } => run::load_only(&obj),
         Cmd::Btf(cmd) => btf_cmd::run(cmd),
         Cmd::Disasm(args) => asm_cmd::disasm(args),
         Cmd::Asm(args) => asm_cmd::asm(args),
