@@ -17,6 +17,7 @@ const SUITES: &[(&str, bool)] = &[
     ("bookworm-backports", false),
     ("trixie", false),
     ("trixie-security", true),
+    ("trixie-backports", false),
 ];
 
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -129,7 +130,15 @@ impl Apt {
             .output()
             .map_err(|e| format!("running apt-cache show: {e}"))?;
         let mut c = parse_stanzas(&String::from_utf8_lossy(&out.stdout));
-        c.sort_by(|a, b| compare_versions(&b.version, &a.version));
+        // Newest first; of one version the unsigned image first (the signed one, all
+        // trixie-backports has, boots the same).
+        c.sort_by(|a, b| {
+            compare_versions(&b.version, &a.version).then_with(|| {
+                b.package
+                    .ends_with("-unsigned")
+                    .cmp(&a.package.ends_with("-unsigned"))
+            })
+        });
         c.dedup_by(|a, b| a.package == b.package && a.version == b.version);
         Ok(c)
     }

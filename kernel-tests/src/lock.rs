@@ -124,16 +124,20 @@ pub fn update(text: &str, used: &[Pin]) -> Result<Option<String>, LockError> {
     Ok(changed.then_some(out))
 }
 
-/// True if `package` is Debian's unsigned cloud kernel image of `series` (`X.Y`):
+/// True if `package` is Debian's cloud kernel image of `series` (`X.Y`):
 /// `linux-image-X.Y.0-N-cloud-amd64-unsigned` (5.10, 6.1 naming) or
-/// `linux-image-X.Y.N+debNN-cloud-amd64-unsigned` (6.12 naming). Backports of another
+/// `linux-image-X.Y.N+debNN-cloud-amd64[-unsigned]` (6.12 naming; trixie-backports ships
+/// only the signed image, whose bzImage boots the same under qemu). Backports of another
 /// suite (`6.1.0-0.deb11.N`) do not count.
 pub fn series_matches(series: &str, package: &str) -> bool {
     let Some(rest) = package
         .strip_prefix("linux-image-")
         .and_then(|r| r.strip_prefix(series))
         .and_then(|r| r.strip_prefix('.'))
-        .and_then(|r| r.strip_suffix("-cloud-amd64-unsigned"))
+        .and_then(|r| {
+            r.strip_suffix("-cloud-amd64-unsigned")
+                .or_else(|| r.strip_suffix("-cloud-amd64"))
+        })
     else {
         return false;
     };
@@ -291,7 +295,15 @@ mod tests {
             "6.1",
             "linux-image-6.1.0-0.deb11.52-cloud-amd64-unsigned"
         ));
-        assert!(!series_matches("6.1", "linux-image-6.1.0-57-cloud-amd64"));
+        assert!(series_matches("6.1", "linux-image-6.1.0-57-cloud-amd64"));
+        assert!(series_matches(
+            "6.19",
+            "linux-image-6.19.14+deb13-cloud-amd64"
+        ));
+        assert!(!series_matches(
+            "6.19",
+            "linux-image-6.19.14+deb13-cloud-amd64-dbg"
+        ));
         assert!(!series_matches(
             "6.1",
             "linux-image-6.1.0-57-amd64-unsigned"
