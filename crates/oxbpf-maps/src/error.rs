@@ -105,6 +105,17 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// An operation the kernel does not offer user space on this map type (reading an
+    /// xskmap entry).
+    #[error("map {map:?}: {op} is not possible from user space: {reason}")]
+    NotFromUserSpace {
+        /// The map's name.
+        map: String,
+        /// The operation (`lookup`).
+        op: &'static str,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
     /// The ring buffer's shared memory holds something the protocol does not allow.
     #[error("ring buffer {map:?}: {source}")]
     Ring {

@@ -25,12 +25,23 @@ pub mod map_type {
     pub const LPM_TRIE: u32 = 11;
     pub const ARRAY_OF_MAPS: u32 = 12;
     pub const HASH_OF_MAPS: u32 = 13;
+    pub const DEVMAP: u32 = 14;
+    pub const SOCKMAP: u32 = 15;
+    pub const CPUMAP: u32 = 16;
+    pub const XSKMAP: u32 = 17;
+    pub const SOCKHASH: u32 = 18;
+    pub const CGROUP_STORAGE: u32 = 19;
     pub const PERCPU_CGROUP_STORAGE: u32 = 21;
     pub const QUEUE: u32 = 22;
     pub const STACK: u32 = 23;
+    pub const SK_STORAGE: u32 = 24;
+    pub const DEVMAP_HASH: u32 = 25;
     pub const RINGBUF: u32 = 27;
+    pub const INODE_STORAGE: u32 = 28;
+    pub const TASK_STORAGE: u32 = 29;
     pub const BLOOM_FILTER: u32 = 30;
     pub const USER_RINGBUF: u32 = 31;
+    pub const CGRP_STORAGE: u32 = 32;
 }
 
 /// True for the per-CPU map types, whose values hold one 8-byte-aligned slot per

@@ -34,7 +34,7 @@ fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()
 }
 
 /// Splits a per-CPU value buffer (8-byte aligned slots) into one `V` per CPU.
-fn split<V: Pod>(buf: &[u8]) -> Vec<V> {
+pub(crate) fn split<V: Pod>(buf: &[u8]) -> Vec<V> {
     let slot = size_of::<V>().div_ceil(8) * 8;
     buf.chunks_exact(slot)
         .filter_map(|c| pod::from_bytes::<V>(&c[..size_of::<V>()]))
@@ -42,7 +42,7 @@ fn split<V: Pod>(buf: &[u8]) -> Vec<V> {
 }
 
 /// Joins one `V` per CPU into a per-CPU value buffer of `len` bytes.
-fn join<V: Pod>(map: &Map, values: &[V]) -> Result<Vec<u8>> {
+pub(crate) fn join<V: Pod>(map: &Map, values: &[V]) -> Result<Vec<u8>> {
     let slot = size_of::<V>().div_ceil(8) * 8;
     let cpus = map.value_len() / slot;
     if values.len() != cpus {

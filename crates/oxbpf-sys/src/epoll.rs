@@ -1,4 +1,5 @@
-//! epoll, for waiting on ring buffers and perf rings.
+//! epoll, for waiting on ring buffers and perf rings; with the feature `tokio`, the
+//! registration of a descriptor with tokio's reactor ([`register_async`]).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -62,4 +63,17 @@ impl Epoll {
         out.extend(evs[..n].iter().map(|e| e.u64));
         Ok(n)
     }
+}
+
+/// Registers `fd` with the current tokio runtime's reactor (which must have I/O enabled),
+/// taking ownership of it; readiness is then awaited with `readable()`. Pass a duplicate
+/// (`try_clone_to_owned`) of a descriptor that something else keeps.
+#[cfg(feature = "tokio")]
+pub fn register_async(
+    fd: std::os::fd::OwnedFd,
+) -> std::io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    // SAFETY: the AsyncFd owns `fd` for its whole life, so the descriptor stays open and
+    // names the same open file until the AsyncFd is dropped or `into_inner`'d, and
+    // `OwnedFd::as_raw_fd` always returns that same number.
+    unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(std::io::Error::from)
 }

@@ -5,7 +5,7 @@
 //! events ([`link`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
 //! primitives ([`ringbuf`]), the perf event ring protocol ([`perf_ring`]), CPU affinity
-//! ([`sched`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), owned
+//! ([`sched`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), pidfds and socket cookies ([`ids`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
 //!
 //! It does not know about ELF, BTF types or what a program means: callers pass bytes,
@@ -26,6 +26,7 @@ mod errno;
 pub mod fd;
 pub mod filemap;
 pub mod fs;
+pub mod ids;
 pub mod link;
 pub mod mmap;
 pub mod netlink;
