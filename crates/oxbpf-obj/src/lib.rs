@@ -32,6 +32,7 @@ mod maps;
 mod parse;
 pub mod section;
 mod spec;
+mod struct_ops;
 #[cfg(test)]
 mod tests;
 
@@ -41,7 +42,10 @@ pub use error::{Error, Result};
 pub use kinds::{AttachType, MapType, ProgramType};
 pub use oxbpf_btf;
 pub use section::{AttachPoint, SectionDef};
-pub use spec::{DataSection, GlobalVar, MapKind, MapSpec, ProgramSpec, RelocTarget, Relocation};
+pub use spec::{
+    DataSection, GlobalVar, MapKind, MapSlot, MapSpec, ProgramSpec, RelocTarget, Relocation,
+    StructOpsMember, StructOpsSpec,
+};
 
 /// Everything a BPF object defines, read from its ELF file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use oxbpf_btf::{Btf, Type, TypeId};
 use crate::elf::{Elf, SymSection};
 use crate::error::{Error, Result};
 use crate::kinds::MapType;
-use crate::spec::{DataSection, MapKind, MapSpec};
+use crate::spec::{DataSection, MapKind, MapSlot, MapSpec, ProgramSpec};
 
 /// A map plus where its definition sits in the ELF file (for relocation lookups).
 #[derive(Debug)]
@@ -16,9 +16,28 @@ pub(crate) struct FoundMap {
     pub(crate) shndx: usize,
     /// Offset of the definition in that section (the map symbol's value); 0 for data maps.
     pub(crate) offset: u64,
+    /// Size of the definition (the BTF variable's size); 0 where unknown.
+    pub(crate) size: u64,
+    /// Byte offset of the `values` member in a BTF definition (map-in-map, prog array).
+    pub(crate) values_offset: Option<u64>,
+    /// For the arena map: the `.addr_space.1` section its globals live in.
+    pub(crate) arena_shndx: Option<usize>,
 }
 
-fn empty_spec(name: &str, section: &str, kind: MapKind) -> MapSpec {
+impl FoundMap {
+    pub(crate) fn new(spec: MapSpec, shndx: usize, offset: u64) -> FoundMap {
+        FoundMap {
+            spec,
+            shndx,
+            offset,
+            size: 0,
+            values_offset: None,
+            arena_shndx: None,
+        }
+    }
+}
+
+pub(crate) fn empty_spec(name: &str, section: &str, kind: MapKind) -> MapSpec {
     MapSpec {
         name: name.to_string(),
         map_type: MapType::UNSPEC,
@@ -34,6 +53,9 @@ fn empty_spec(name: &str, section: &str, kind: MapKind) -> MapSpec {
         kind,
         section: section.to_string(),
         data: None,
+        inner: None,
+        initial_slots: Vec::new(),
+        struct_ops: None,
     }
 }
 
@@ -83,17 +105,13 @@ pub(crate) fn data_maps(elf: &Elf<'_>) -> Result<Vec<FoundMap>> {
         spec.value_size = size;
         spec.max_entries = 1;
         spec.data = Some(data);
-        out.push(FoundMap {
-            spec,
-            shndx: i,
-            offset: 0,
-        });
+        out.push(FoundMap::new(spec, i, 0));
     }
     Ok(out)
 }
 
 /// Symbols defined in section `shndx`, sorted by value, skipping section/file symbols.
-fn symbols_in(elf: &Elf<'_>, shndx: usize) -> Vec<(String, u64, u64)> {
+pub(crate) fn symbols_in(elf: &Elf<'_>, shndx: usize) -> Vec<(String, u64, u64)> {
     let mut v: Vec<(String, u64, u64)> = elf
         .symbols
         .iter()
@@ -160,33 +178,52 @@ pub(crate) fn legacy_maps(elf: &Elf<'_>) -> Result<Vec<FoundMap>> {
         spec.value_size = field(2);
         spec.max_entries = field(3);
         spec.flags = field(4);
-        out.push(FoundMap {
-            spec,
-            shndx,
-            offset: value,
-        });
+        out.push(FoundMap::new(spec, shndx, value));
     }
     Ok(out)
 }
 
-/// Reads `int (*name)[N]` → N: a pointer to an array whose element count encodes a value.
-fn ptr_array_value(btf: &Btf<'_>, ty: TypeId) -> std::result::Result<u32, String> {
+/// Reads a numeric map field: `int (*name)[N]` (`__uint`) → N, or a one-value enum
+/// (`__ulong(name, V)`, an `enum { x = V } name`, 64-bit for large values) → V.
+fn field_value(btf: &Btf<'_>, ty: TypeId) -> std::result::Result<u64, String> {
     let id = btf.skip_mods_and_typedefs(ty).map_err(|e| e.to_string())?;
-    let Type::Ptr(p) = btf.type_by_id(id).map_err(|e| e.to_string())? else {
-        return Err(format!(
-            "type {id} is not a pointer (expected `int (*)[N]`)"
-        ));
-    };
-    let arr = btf
-        .skip_mods_and_typedefs(p.ty)
-        .map_err(|e| e.to_string())?;
-    match btf.type_by_id(arr).map_err(|e| e.to_string())? {
-        Type::Array(a) => Ok(a.nelems),
+    match btf.type_by_id(id).map_err(|e| e.to_string())? {
+        Type::Ptr(p) => {
+            let arr = btf
+                .skip_mods_and_typedefs(p.ty)
+                .map_err(|e| e.to_string())?;
+            match btf.type_by_id(arr).map_err(|e| e.to_string())? {
+                Type::Array(a) => Ok(u64::from(a.nelems)),
+                t => Err(format!(
+                    "pointer target {arr} is a {:?}, not an array (expected `int (*)[N]`)",
+                    t.kind()
+                )),
+            }
+        }
+        Type::Enum(e) | Type::Enum64(e) => {
+            let mut values = e.values();
+            match (values.next(), values.next()) {
+                (Some(v), None) => {
+                    let (_, v) = v.map_err(|e| e.to_string())?;
+                    u64::try_from(v).map_err(|_| format!("enum value {v} is negative"))
+                }
+                _ => Err(format!(
+                    "enum type {id} has {} values (`__ulong` gives exactly one)",
+                    e.vlen()
+                )),
+            }
+        }
         t => Err(format!(
-            "pointer target {arr} is a {:?}, not an array (expected `int (*)[N]`)",
+            "type {id} is a {:?}, not a pointer (`int (*)[N]`) or an enum (`__ulong`)",
             t.kind()
         )),
     }
+}
+
+/// A 32-bit numeric map field.
+fn field_u32(btf: &Btf<'_>, ty: TypeId) -> std::result::Result<u32, String> {
+    let v = field_value(btf, ty)?;
+    u32::try_from(v).map_err(|_| format!("value {v:#x} does not fit 32 bits"))
 }
 
 /// Reads `T *name` → the id of T.
@@ -196,6 +233,173 @@ fn ptr_target(btf: &Btf<'_>, ty: TypeId) -> std::result::Result<TypeId, String> 
         Type::Ptr(p) => Ok(p.ty),
         t => Err(format!("type {id} is a {:?}, not a pointer", t.kind())),
     }
+}
+
+fn is_map_in_map(t: MapType) -> bool {
+    t == MapType::ARRAY_OF_MAPS || t == MapType::HASH_OF_MAPS
+}
+
+/// One BTF map definition (a struct whose members encode the attributes). `outer` is the
+/// name of the map this is the inner template of, if it is one. Returns the spec and
+/// the byte offset of its `values` member.
+fn parse_def(
+    btf: &Btf<'_>,
+    name: &str,
+    def_id: TypeId,
+    outer: Option<&str>,
+) -> Result<(MapSpec, Option<u64>)> {
+    let bad = |reason: String| Error::BadMap {
+        name: name.to_string(),
+        section: ".maps".into(),
+        reason,
+    };
+    let Type::Struct(def) = btf
+        .type_by_id(def_id)
+        .map_err(|e| Error::btf(format!("map {name:?}"), e))?
+    else {
+        return Err(bad(format!(
+            "definition type {def_id} is not a struct (BTF maps are `struct {{ __uint(type, ...); ... }}`)"
+        )));
+    };
+    let mut spec = empty_spec(name, ".maps", MapKind::Btf);
+    let mut key_size = None;
+    let mut value_size = None;
+    // (member index, type, byte offset) of `values`.
+    let mut values = None;
+    let vlen = usize::from(def.vlen());
+    for (i, m) in def.members().enumerate() {
+        let m = m.map_err(|e| Error::btf(format!("map {name:?} members"), e))?;
+        let field = |r: std::result::Result<u32, String>| {
+            r.map_err(|e| bad(format!("field {:?}: {e}", m.name)))
+        };
+        match m.name {
+            "type" => spec.map_type = MapType(field(field_u32(btf, m.ty))?),
+            "max_entries" => spec.max_entries = field(field_u32(btf, m.ty))?,
+            "map_flags" => spec.flags = field(field_u32(btf, m.ty))?,
+            "pinning" if outer.is_some() => {
+                return Err(bad("an inner map template cannot be pinned".into()));
+            }
+            "pinning" => spec.pinning = field(field_u32(btf, m.ty))?,
+            "map_extra" => {
+                spec.map_extra =
+                    field_value(btf, m.ty).map_err(|e| bad(format!("field \"map_extra\": {e}")))?;
+            }
+            "numa_node" => spec.numa_node = Some(field(field_u32(btf, m.ty))?),
+            "key_size" => key_size = Some(field(field_u32(btf, m.ty))?),
+            "value_size" => value_size = Some(field(field_u32(btf, m.ty))?),
+            "key" | "value" => {
+                let target = field(ptr_target(btf, m.ty))?;
+                let size = btf
+                    .resolve_size(target)
+                    .map_err(|e| bad(format!("field {:?}: size of type {target}: {e}", m.name)))?;
+                if m.name == "key" {
+                    spec.btf_key_type = Some(target);
+                    spec.key_size = size;
+                } else {
+                    spec.btf_value_type = Some(target);
+                    spec.value_size = size;
+                }
+            }
+            "values" => {
+                if let Some(o) = outer {
+                    return Err(bad(format!(
+                        "inner map of {o:?} has `values`: multi-level inner maps are not supported"
+                    )));
+                }
+                if i + 1 != vlen {
+                    return Err(bad("`values` must be the last member".into()));
+                }
+                if m.bit_offset % 64 != 0 {
+                    return Err(bad(format!(
+                        "`values` is at bit offset {}, not 8-byte aligned",
+                        m.bit_offset
+                    )));
+                }
+                values = Some((m.ty, u64::from(m.bit_offset / 8)));
+            }
+            other => return Err(bad(format!("unknown field {other:?}"))),
+        }
+    }
+    for (explicit, from_type, what) in [
+        (key_size, spec.btf_key_type.map(|_| spec.key_size), "key"),
+        (
+            value_size,
+            spec.btf_value_type.map(|_| spec.value_size),
+            "value",
+        ),
+    ] {
+        if let (Some(e), Some(t)) = (explicit, from_type) {
+            if e != t {
+                return Err(bad(format!(
+                    "{what}_size {e} disagrees with the size of the {what} type ({t})"
+                )));
+            }
+        }
+    }
+    if let Some(k) = key_size {
+        spec.key_size = k;
+    }
+    if let Some(v) = value_size {
+        spec.value_size = v;
+    }
+    let Some((values_ty, values_offset)) = values else {
+        return Ok((spec, None));
+    };
+    let prog_array = spec.map_type == MapType::PROG_ARRAY;
+    if !prog_array && !is_map_in_map(spec.map_type) {
+        return Err(bad(format!(
+            "`values` needs a map-in-map or prog-array type, not {}",
+            spec.map_type.0
+        )));
+    }
+    let explicit_value = value_size.or(spec.btf_value_type.map(|_| spec.value_size));
+    if let Some(v) = explicit_value.filter(|&v| v != 4) {
+        return Err(bad(format!(
+            "value size {v} conflicts with `values` (slots hold 4-byte fds)"
+        )));
+    }
+    spec.value_size = 4;
+    let what = if prog_array {
+        "prog-array value"
+    } else {
+        "map-in-map inner"
+    };
+    let btf_err = |e| Error::btf(format!("map {name:?} field \"values\""), e);
+    let elem = match btf.type_by_id(values_ty).map_err(btf_err)? {
+        Type::Array(a) if a.nelems == 0 => a.elem,
+        _ => {
+            return Err(bad(format!(
+                "{what} spec (type {values_ty}) is not a zero-sized array (`__array(values, ...)`)"
+            )));
+        }
+    };
+    let elem = btf.skip_mods_and_typedefs(elem).map_err(btf_err)?;
+    let Type::Ptr(p) = btf.type_by_id(elem).map_err(btf_err)? else {
+        return Err(bad(format!(
+            "{what} element (type {elem}) is not a pointer"
+        )));
+    };
+    let target = btf.skip_mods_and_typedefs(p.ty).map_err(btf_err)?;
+    let kind = btf.kind(target).map_err(btf_err)?;
+    if prog_array {
+        if kind != oxbpf_btf::Kind::FuncProto {
+            return Err(bad(format!(
+                "prog-array values point to type {target}, a {kind:?}, not a function"
+            )));
+        }
+    } else {
+        if kind != oxbpf_btf::Kind::Struct {
+            return Err(bad(format!(
+                "map-in-map values point to type {target}, a {kind:?}, not a map definition struct"
+            )));
+        }
+        let (inner, _) = parse_def(btf, &format!("{name}.inner"), target, Some(name))?;
+        if inner.map_type == MapType::UNSPEC {
+            return Err(bad("the inner map definition has no `type`".into()));
+        }
+        spec.inner = Some(Box::new(inner));
+    }
+    Ok((spec, Some(values_offset)))
 }
 
 /// BTF-defined maps: the `.maps` DATASEC's variables, each a struct whose members encode the
@@ -242,90 +446,211 @@ pub(crate) fn btf_maps(elf: &Elf<'_>, btf: Option<&Btf<'_>>) -> Result<Vec<Found
             });
         };
         let name = var.name.to_string();
-        let bad = |reason: String| Error::BadMap {
-            name: name.clone(),
-            section: ".maps".into(),
-            reason,
-        };
         let def_id = btf
             .skip_mods_and_typedefs(var.ty)
             .map_err(|e| Error::btf(format!("map {name:?}"), e))?;
-        let Type::Struct(def) = btf
-            .type_by_id(def_id)
-            .map_err(|e| Error::btf(format!("map {name:?}"), e))?
-        else {
-            return Err(bad(format!(
-                "variable type {def_id} is not a struct (BTF maps are `struct {{ __uint(type, ...); ... }}`)"
-            )));
+        let (spec, values_offset) = parse_def(btf, &name, def_id, None)?;
+        // The ELF symbol is authoritative for the offset and size (clang may leave DATASEC
+        // offsets for the loader); fall back to the DATASEC entry.
+        let sym = syms.iter().find(|s| s.0 == name);
+        let offset = sym.map_or(u64::from(vsi.offset), |s| s.1);
+        let size = match sym {
+            Some(s) if s.2 != 0 => s.2,
+            _ => u64::from(vsi.size),
         };
-        let mut spec = empty_spec(&name, ".maps", MapKind::Btf);
-        let mut key_size = None;
-        let mut value_size = None;
-        for m in def.members() {
-            let m = m.map_err(|e| Error::btf(format!("map {name:?} members"), e))?;
-            let field = |r: std::result::Result<u32, String>| {
-                r.map_err(|e| bad(format!("field {:?}: {e}", m.name)))
-            };
-            match m.name {
-                "type" => spec.map_type = MapType(field(ptr_array_value(btf, m.ty))?),
-                "max_entries" => spec.max_entries = field(ptr_array_value(btf, m.ty))?,
-                "map_flags" => spec.flags = field(ptr_array_value(btf, m.ty))?,
-                "pinning" => spec.pinning = field(ptr_array_value(btf, m.ty))?,
-                "map_extra" => spec.map_extra = u64::from(field(ptr_array_value(btf, m.ty))?),
-                "numa_node" => spec.numa_node = Some(field(ptr_array_value(btf, m.ty))?),
-                "key_size" => key_size = Some(field(ptr_array_value(btf, m.ty))?),
-                "value_size" => value_size = Some(field(ptr_array_value(btf, m.ty))?),
-                "key" | "value" => {
-                    let target = field(ptr_target(btf, m.ty))?;
-                    let size = btf.resolve_size(target).map_err(|e| {
-                        bad(format!("field {:?}: size of type {target}: {e}", m.name))
-                    })?;
-                    if m.name == "key" {
-                        spec.btf_key_type = Some(target);
-                        spec.key_size = size;
-                    } else {
-                        spec.btf_value_type = Some(target);
-                        spec.value_size = size;
-                    }
-                }
-                // Initial values of map-in-map / prog-array slots: not modelled yet.
-                "values" => {}
-                other => return Err(bad(format!("unknown field {other:?}"))),
-            }
-        }
-        for (explicit, from_type, what) in [
-            (key_size, spec.btf_key_type.map(|_| spec.key_size), "key"),
-            (
-                value_size,
-                spec.btf_value_type.map(|_| spec.value_size),
-                "value",
-            ),
-        ] {
-            if let (Some(e), Some(t)) = (explicit, from_type) {
-                if e != t {
-                    return Err(bad(format!(
-                        "{what}_size {e} disagrees with the size of the {what} type ({t})"
-                    )));
-                }
-            }
-        }
-        if let Some(k) = key_size {
-            spec.key_size = k;
-        }
-        if let Some(v) = value_size {
-            spec.value_size = v;
-        }
-        // The ELF symbol is authoritative for the offset (clang may leave DATASEC offsets
-        // for the loader); fall back to the DATASEC entry.
-        let offset = syms
-            .iter()
-            .find(|s| s.0 == name)
-            .map_or(u64::from(vsi.offset), |s| s.1);
         out.push(FoundMap {
             spec,
             shndx,
             offset,
+            size,
+            values_offset,
+            arena_shndx: None,
         });
     }
     Ok(out)
+}
+
+/// `R_BPF_NONE`.
+const R_BPF_NONE: u32 = 0;
+
+/// Initial slots of map-in-map and prog-array maps: the `.rel.maps` records pointing from
+/// a map's `values` member at another map (`[1] = &inner`) or at an entry program
+/// (`[0] = &prog`).
+pub(crate) fn initial_slots(
+    elf: &Elf<'_>,
+    found: &mut [FoundMap],
+    programs: &[ProgramSpec],
+) -> Result<()> {
+    let Some((maps_shndx, _)) = elf.section_by_name(".maps") else {
+        return Ok(());
+    };
+    for (rel_idx, rel_sec) in elf.sections.iter().enumerate() {
+        if rel_sec.sh_type != object::elf::SHT_REL || rel_sec.info as usize != maps_shndx {
+            continue;
+        }
+        for rel in elf.rels(rel_idx)? {
+            if rel.rtype == R_BPF_NONE {
+                continue;
+            }
+            let sym = elf.symbols.get(rel.sym as usize);
+            let sym_name = sym.map_or_else(|| format!("#{}", rel.sym), |s| s.name.to_string());
+            let bad_rel = |reason: String| Error::BadRelocation {
+                section: ".maps".into(),
+                offset: rel.offset,
+                symbol: sym_name.clone(),
+                reason,
+            };
+            let Some(sym) = sym else {
+                return Err(bad_rel(format!(
+                    "symbol index {} is past the symbol table ({} symbols)",
+                    rel.sym,
+                    elf.symbols.len()
+                )));
+            };
+            let Some(owner) = found.iter().position(|m| {
+                m.spec.kind == MapKind::Btf
+                    && m.offset <= rel.offset
+                    && rel
+                        .offset
+                        .checked_add(8)
+                        .is_some_and(|e| e <= m.offset + m.size)
+            }) else {
+                return Err(bad_rel("the offset is inside no map definition".into()));
+            };
+            let map = &found[owner];
+            let bad = |reason: String| Error::BadMap {
+                name: map.spec.name.clone(),
+                section: ".maps".into(),
+                reason: format!(
+                    "relocation at offset {:#x} against {sym_name:?}: {reason}",
+                    rel.offset
+                ),
+            };
+            let Some(values_offset) = map.values_offset else {
+                return Err(bad("the map has no `values` member to initialise".into()));
+            };
+            let moff = (rel.offset - map.offset)
+                .checked_sub(values_offset)
+                .ok_or_else(|| bad("points before the `values` member".into()))?;
+            if moff % 8 != 0 {
+                return Err(bad(format!(
+                    "offset {moff} into `values` is not a multiple of 8 (one pointer per slot)"
+                )));
+            }
+            let index = moff / 8;
+            if index >= u64::from(map.spec.max_entries) {
+                return Err(bad(format!(
+                    "slot {index} is past max_entries ({})",
+                    map.spec.max_entries
+                )));
+            }
+            let slot = if map.spec.map_type == MapType::PROG_ARRAY {
+                let SymSection::Section(shndx) = sym.section else {
+                    return Err(bad("the target is not a program of this object".into()));
+                };
+                let sec_name = elf.sections.get(shndx).map_or("", |s| s.name);
+                let prog = programs
+                    .iter()
+                    .find(|p| p.section == sec_name && p.section_offset == sym.value);
+                match prog {
+                    Some(p) if p.name == sym.name || sym.kind == object::elf::STT_SECTION => {
+                        MapSlot::Program(p.name.clone())
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "the target is not an entry program (section {sec_name:?} offset {:#x})",
+                            sym.value
+                        )));
+                    }
+                }
+            } else {
+                if map.spec.map_type == MapType::HASH_OF_MAPS && map.spec.key_size != 4 {
+                    return Err(bad(format!(
+                        "a hash of maps with initial values needs 4-byte keys (the slot index), not {}",
+                        map.spec.key_size
+                    )));
+                }
+                let target = (sym.section == SymSection::Section(maps_shndx))
+                    .then(|| {
+                        found
+                            .iter()
+                            .position(|m| m.spec.kind == MapKind::Btf && m.offset == sym.value)
+                    })
+                    .flatten();
+                match target {
+                    Some(t) => MapSlot::Map(t),
+                    None => return Err(bad("the target is not a map defined in .maps".into())),
+                }
+            };
+            let slots = &mut found[owner].spec.initial_slots;
+            let index = index as u32;
+            if slots.iter().any(|(i, _)| *i == index) {
+                return Err(Error::BadMap {
+                    name: found[owner].spec.name.clone(),
+                    section: ".maps".into(),
+                    reason: format!("slot {index} is initialised twice"),
+                });
+            }
+            slots.push((index, slot));
+        }
+    }
+    for m in found.iter_mut() {
+        m.spec.initial_slots.sort_by_key(|s| s.0);
+    }
+    Ok(())
+}
+
+/// The section of global `__arena` variables.
+pub(crate) const ARENA_SEC: &str = ".addr_space.1";
+
+/// Arena globals: the `.addr_space.1` section becomes the initial contents of the object's
+/// one arena map (placed at the arena's start), and its relocations point into that map.
+pub(crate) fn arena_data(elf: &Elf<'_>, found: &mut [FoundMap]) -> Result<()> {
+    let mut arenas = found
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.spec.map_type == MapType::ARENA)
+        .map(|(i, _)| i);
+    let (first, second) = (arenas.next(), arenas.next());
+    if let (Some(a), Some(b)) = (first, second) {
+        return Err(Error::BadMap {
+            name: found[b].spec.name.clone(),
+            section: ".maps".into(),
+            reason: format!(
+                "only one arena map per object is supported ({:?} is one too)",
+                found[a].spec.name
+            ),
+        });
+    }
+    let Some((shndx, sec)) = elf.section_by_name(ARENA_SEC) else {
+        return Ok(());
+    };
+    let Some(arena) = first else {
+        return Err(Error::BadSection {
+            section: ARENA_SEC.into(),
+            reason: "global __arena variables need an arena map (BPF_MAP_TYPE_ARENA) in .maps"
+                .into(),
+        });
+    };
+    // Pages of 4 KiB at least: the loader checks against the real page size again.
+    let room = u64::from(found[arena].spec.max_entries) * 4096;
+    if sec.size > room {
+        return Err(Error::BadMap {
+            name: found[arena].spec.name.clone(),
+            section: ".maps".into(),
+            reason: format!(
+                "{} pages ({room} bytes) cannot hold the {} bytes of {ARENA_SEC}",
+                found[arena].spec.max_entries, sec.size
+            ),
+        });
+    }
+    let data = if sec.sh_type == object::elf::SHT_NOBITS {
+        // Bounded by `room` (checked above).
+        vec![0; sec.size as usize]
+    } else {
+        sec.data.to_vec()
+    };
+    found[arena].spec.data = Some(data);
+    found[arena].arena_shndx = Some(shndx);
+    Ok(())
 }

@@ -81,6 +81,8 @@ pub enum MapKind {
     Legacy,
     /// The map backing a global-data section.
     Data(DataSection),
+    /// A struct_ops variable in `.struct_ops` or `.struct_ops.link`.
+    StructOps,
 }
 
 /// Which kind of global-data section backs a data map.
@@ -126,8 +128,58 @@ pub struct MapSpec {
     pub kind: MapKind,
     /// ELF section of the definition (`.maps`, `maps`, `.data`, `.rodata.str1.1`, ...).
     pub section: String,
-    /// Initial value for data maps (zeros for `.bss`); `None` for other maps.
+    /// Initial value: the contents of a data map (zeros for `.bss`), the shadow data of a
+    /// struct_ops map (the variable's bytes), or an arena's `.addr_space.1` globals (placed
+    /// at the start of the arena); `None` for other maps.
     pub data: Option<Vec<u8>>,
+    /// The inner map template of a map-in-map (`__array(values, struct inner_def)`): the
+    /// loader creates it to pass its fd as `inner_map_fd`.
+    pub inner: Option<Box<MapSpec>>,
+    /// Initial slots of a map-in-map or prog array (`.values = { [1] = &x }`), sorted by
+    /// index; each index is below `max_entries`.
+    pub initial_slots: Vec<(u32, MapSlot)>,
+    /// For struct_ops maps (`SEC(".struct_ops")`, `SEC(".struct_ops.link")`): the ops
+    /// type and what each member is set to.
+    pub struct_ops: Option<StructOpsSpec>,
+}
+
+/// What an initial slot of a map-in-map or prog array holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapSlot {
+    /// Another map of the object (index into `ObjectSpec::maps`).
+    Map(usize),
+    /// An entry program of the object, by name: filled in after the programs load.
+    Program(String),
+}
+
+/// A struct_ops variable: a kernel ops table (`struct tcp_congestion_ops`) implemented by
+/// the object's programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsSpec {
+    /// The ops type's name in the object's BTF (the kernel type has the same name, up to a
+    /// `___flavor` suffix).
+    pub type_name: String,
+    /// Its BTF type id in the object's BTF.
+    pub btf_type: u32,
+    /// `SEC(".struct_ops.link")`: created with `BPF_F_LINK`, registered by a link.
+    pub link: bool,
+    /// The members of the object's declaration of the type, in order.
+    pub members: Vec<StructOpsMember>,
+}
+
+/// One member of a struct_ops variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsMember {
+    /// Member name (matched by name against the kernel's type).
+    pub name: String,
+    /// Byte offset in the shadow data ([`MapSpec::data`]).
+    pub offset: u32,
+    /// Byte size.
+    pub size: u32,
+    /// True for a function pointer.
+    pub is_func: bool,
+    /// The entry program (`SEC("struct_ops/...")`) the member points to, if set.
+    pub program: Option<String>,
 }
 
 /// A named variable in a data section.
