@@ -40,9 +40,12 @@ fn subprog_def() -> SectionDef {
     }
 }
 
+/// The `license` string. An object without one (or with an empty one) has the empty
+/// license, as in libbpf: the kernel then loads its programs as non-GPL, and the verifier
+/// names any GPL-only helper they call.
 fn read_license(elf: &Elf<'_>) -> Result<String> {
     let Some((_, sec)) = elf.section_by_name("license") else {
-        return Err(Error::MissingLicense);
+        return Ok(String::new());
     };
     let bytes = match sec.data.iter().position(|&b| b == 0) {
         Some(n) => &sec.data[..n],
@@ -52,12 +55,6 @@ fn read_license(elf: &Elf<'_>) -> Result<String> {
         section: "license".into(),
         reason: "license string is not UTF-8".into(),
     })?;
-    if s.is_empty() {
-        return Err(Error::BadSection {
-            section: "license".into(),
-            reason: "license string is empty".into(),
-        });
-    }
     Ok(s.to_string())
 }
 
@@ -205,9 +202,6 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
         if matches!(m.spec.kind, MapKind::Data(_)) {
             by_shndx.insert(m.shndx, i);
         }
-        if let Some(shndx) = m.arena_shndx {
-            by_shndx.insert(shndx, i);
-        }
     }
     let mut out = Vec::new();
     for sym in &elf.symbols {
@@ -220,11 +214,7 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
         let Some(&map) = by_shndx.get(&shndx) else {
             continue;
         };
-        let value_size = maps[map]
-            .spec
-            .data
-            .as_ref()
-            .map_or(u64::from(maps[map].spec.value_size), |d| d.len() as u64);
+        let value_size = u64::from(maps[map].spec.value_size);
         let in_bounds = sym
             .value
             .checked_add(sym.size)
@@ -239,14 +229,7 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
             });
         }
         let btf_type = match btf {
-            Some(btf) => {
-                let section = if maps[map].arena_shndx == Some(shndx) {
-                    maps::ARENA_SEC
-                } else {
-                    &maps[map].spec.section
-                };
-                var_type(btf, section, sym.name)?
-            }
+            Some(btf) => var_type(btf, &maps[map].spec.section, sym.name)?,
             None => None,
         };
         out.push(GlobalVar {
@@ -403,12 +386,7 @@ impl RelocCtx<'_, '_> {
         }
         if let Some(&map) = self.data_by_shndx.get(&shndx) {
             let off = value + imm;
-            // Data maps hold their section in the value; the arena holds `.addr_space.1`.
-            let spec = &self.maps[map].spec;
-            let size = spec
-                .data
-                .as_ref()
-                .map_or(i64::from(spec.value_size), |d| d.len() as i64);
+            let size = i64::from(self.maps[map].spec.value_size);
             if !(0..=size).contains(&off) {
                 return Err(fail(format!(
                     "data offset {off} (symbol {value:#x} + addend {imm}) is outside {:?} ({size} bytes)",
@@ -485,10 +463,6 @@ fn apply_relocations(
             MapKind::Btf | MapKind::Legacy => {
                 ctx.map_by_def.insert((m.shndx, m.offset), i);
             }
-            MapKind::StructOps => {}
-        }
-        if let Some(shndx) = m.arena_shndx {
-            ctx.data_by_shndx.insert(shndx, i);
         }
     }
     for (rel_idx, rel_sec) in elf.sections.iter().enumerate() {
@@ -575,13 +549,6 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
     let mut found = maps::btf_maps(&elf, btf.as_ref())?;
     found.extend(maps::legacy_maps(&elf)?);
     found.extend(maps::data_maps(&elf)?);
-    maps::initial_slots(&elf, &mut found, &programs)?;
-    maps::arena_data(&elf, &mut found)?;
-    found.extend(crate::struct_ops::struct_ops_maps(
-        &elf,
-        btf.as_ref(),
-        &programs,
-    )?);
 
     let globals = globals(&elf, &found, btf.as_ref())?;
     apply_relocations(&elf, &found, &mut programs, &mut subprograms, &funcs)?;
