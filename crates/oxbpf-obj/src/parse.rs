@@ -202,6 +202,9 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
         if matches!(m.spec.kind, MapKind::Data(_)) {
             by_shndx.insert(m.shndx, i);
         }
+        if let Some(shndx) = m.arena_shndx {
+            by_shndx.insert(shndx, i);
+        }
     }
     let mut out = Vec::new();
     for sym in &elf.symbols {
@@ -214,7 +217,11 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
         let Some(&map) = by_shndx.get(&shndx) else {
             continue;
         };
-        let value_size = u64::from(maps[map].spec.value_size);
+        let value_size = maps[map]
+            .spec
+            .data
+            .as_ref()
+            .map_or(u64::from(maps[map].spec.value_size), |d| d.len() as u64);
         let in_bounds = sym
             .value
             .checked_add(sym.size)
@@ -229,7 +236,14 @@ fn globals(elf: &Elf<'_>, maps: &[FoundMap], btf: Option<&Btf<'_>>) -> Result<Ve
             });
         }
         let btf_type = match btf {
-            Some(btf) => var_type(btf, &maps[map].spec.section, sym.name)?,
+            Some(btf) => {
+                let section = if maps[map].arena_shndx == Some(shndx) {
+                    maps::ARENA_SEC
+                } else {
+                    &maps[map].spec.section
+                };
+                var_type(btf, section, sym.name)?
+            }
             None => None,
         };
         out.push(GlobalVar {
@@ -386,7 +400,12 @@ impl RelocCtx<'_, '_> {
         }
         if let Some(&map) = self.data_by_shndx.get(&shndx) {
             let off = value + imm;
-            let size = i64::from(self.maps[map].spec.value_size);
+            // Data maps hold their section in the value; the arena holds `.addr_space.1`.
+            let spec = &self.maps[map].spec;
+            let size = spec
+                .data
+                .as_ref()
+                .map_or(i64::from(spec.value_size), |d| d.len() as i64);
             if !(0..=size).contains(&off) {
                 return Err(fail(format!(
                     "data offset {off} (symbol {value:#x} + addend {imm}) is outside {:?} ({size} bytes)",
@@ -463,6 +482,10 @@ fn apply_relocations(
             MapKind::Btf | MapKind::Legacy => {
                 ctx.map_by_def.insert((m.shndx, m.offset), i);
             }
+            MapKind::StructOps => {}
+        }
+        if let Some(shndx) = m.arena_shndx {
+            ctx.data_by_shndx.insert(shndx, i);
         }
     }
     for (rel_idx, rel_sec) in elf.sections.iter().enumerate() {
@@ -549,6 +572,13 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
     let mut found = maps::btf_maps(&elf, btf.as_ref())?;
     found.extend(maps::legacy_maps(&elf)?);
     found.extend(maps::data_maps(&elf)?);
+    maps::initial_slots(&elf, &mut found, &programs)?;
+    maps::arena_data(&elf, &mut found)?;
+    found.extend(crate::struct_ops::struct_ops_maps(
+        &elf,
+        btf.as_ref(),
+        &programs,
+    )?);
 
     let globals = globals(&elf, &found, btf.as_ref())?;
     apply_relocations(&elf, &found, &mut programs, &mut subprograms, &funcs)?;
