@@ -11,8 +11,10 @@
 //! sample, so a reserved sample holds back the ones after it until it is submitted.
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use oxbpf_sys::MapFd;
+use oxbpf_sys::epoll::Epoll;
 use oxbpf_sys::mmap::{MmapRegion, Prot};
 use oxbpf_sys::ringbuf::{BUSY_BIT, DISCARD_BIT, HDR_SIZE};
 
@@ -23,7 +25,9 @@ use crate::map::{Map, map_type};
 #[derive(Debug)]
 pub struct UserRingBuf {
     name: String,
-    _fd: MapFd,
+    fd: MapFd,
+    /// Watches `fd` for EPOLLOUT (edge-triggered), created at the first blocking reserve.
+    epoll: Option<Epoll>,
     consumer: MmapRegion,
     producer: MmapRegion,
     page: usize,
@@ -58,7 +62,8 @@ impl UserRingBuf {
             MmapRegion::map(fd.as_fd(), page + 2 * size, page, Prot::ReadWrite).map_err(k)?;
         Ok(UserRingBuf {
             name,
-            _fd: fd,
+            fd,
+            epoll: None,
             consumer,
             producer,
             page,
@@ -90,11 +95,47 @@ impl UserRingBuf {
         Ok(self.size.saturating_sub(prod.wrapping_sub(cons)))
     }
 
-    /// Reserves a sample of `len` payload bytes (zeroed is not promised: write all of
-    /// it). `None` if the ring has no room now (the kernel side has not drained enough);
-    /// an error if `len` is 0 or the sample could never fit. One sample is reserved at a
-    /// time; dropping it without [`Sample::submit`] discards it.
-    pub fn reserve(&mut self, len: usize) -> Result<Option<Sample<'_>>> {
+    /// Like [`UserRingBuf::reserve`], but if the ring has no room, waits (up to `timeout`,
+    /// `None` = forever) for the kernel side to drain enough; `None` if it has not by
+    /// then. The wait needs the drain to wake writers: a program that drains with
+    /// `BPF_RB_NO_WAKEUP` is only noticed when the timeout expires.
+    pub fn reserve_blocking(
+        &mut self,
+        len: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Sample<'_>>> {
+        let total = self.check_len(len)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if self.epoll.is_none() {
+            let k = |e| Error::kernel(&self.name, e);
+            let ep = Epoll::new().map_err(k)?;
+            ep.add_writable_edge(self.fd.as_fd(), 0).map_err(k)?;
+            self.epoll = Some(ep);
+        }
+        let mut ready = Vec::with_capacity(1);
+        // Checked after arming the epoll: a drain between the check and the wait leaves
+        // its event queued, so the wait returns at once and the check runs again.
+        while !self.has_room(total)? {
+            let ms = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    i32::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX)
+                }
+            };
+            ready.clear();
+            if let Some(ep) = &self.epoll {
+                ep.wait(&mut ready, ms)
+                    .map_err(|e| Error::kernel(&self.name, e))?;
+            }
+        }
+        self.reserve(len)
+    }
+
+    fn check_len(&self, len: usize) -> Result<u64> {
         let total = (len as u64 + HDR_SIZE).div_ceil(8) * 8;
         if len == 0 || len > (BUSY_BIT - 1) as usize >> 1 || total > self.size {
             return Err(Error::Invalid {
@@ -106,10 +147,24 @@ impl UserRingBuf {
                 ),
             });
         }
+        Ok(total)
+    }
+
+    fn has_room(&self, total: u64) -> Result<bool> {
         let (cons, prod) = self.positions()?;
-        if self.size - prod.wrapping_sub(cons).min(self.size) < total {
+        Ok(self.size - prod.wrapping_sub(cons).min(self.size) >= total)
+    }
+
+    /// Reserves a sample of `len` payload bytes (zeroed is not promised: write all of
+    /// it). `None` if the ring has no room now (the kernel side has not drained enough);
+    /// an error if `len` is 0 or the sample could never fit. One sample is reserved at a
+    /// time; dropping it without [`Sample::submit`] discards it.
+    pub fn reserve(&mut self, len: usize) -> Result<Option<Sample<'_>>> {
+        let total = self.check_len(len)?;
+        if !self.has_room(total)? {
             return Ok(None);
         }
+        let (_, prod) = self.positions()?;
         let mask = self.size - 1;
         let hdr = self.page + (prod & mask) as usize;
         let data = self.page + ((prod + HDR_SIZE) & mask) as usize;

@@ -38,6 +38,24 @@ impl Epoll {
         }
     }
 
+    /// Watches `fd` for writability, edge-triggered (`EPOLLOUT | EPOLLET`): a wait reports
+    /// `token` once per wake-up of the file's writers (a user ring buffer drained by the
+    /// kernel), not for as long as some space is free.
+    pub fn add_writable_edge(&self, fd: BorrowedFd<'_>, token: u64) -> Result<()> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLOUT | libc::EPOLLET) as u32,
+            u64: token,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the duration of the call; both fds are live.
+        let ret =
+            unsafe { libc::epoll_ctl(self.fd.raw(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) };
+        if ret < 0 {
+            Err(Error::last("epoll_ctl"))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Waits up to `timeout_ms` (-1 = forever) and appends the ready tokens to `out`;
     /// returns how many. An interrupted wait (EINTR) returns 0.
     pub fn wait(&self, out: &mut Vec<u64>, timeout_ms: i32) -> Result<usize> {

@@ -595,3 +595,66 @@ fn oxbpf_sockmap(_like: &Map) -> Map {
     let fd = bpf::map_create(&MapCreate::new(15, 4, 8, 1)).unwrap();
     Map::from_fd("not_xsk", fd).unwrap()
 }
+
+#[test]
+fn user_ringbuf_blocking_reserve_waits_for_the_program_to_drain() {
+    if !have_bpf() || !have_map_type(MapType::USER_RINGBUF) || !have_prog_type(ProgramType::SYSCALL)
+    {
+        return;
+    }
+    let coll = load("userring.bpf.o");
+    let mut ring = oxbpf::maps::UserRingBuf::new(coll.map("urb").unwrap()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let drain = coll.program("drain").unwrap();
+    let put = |s: &mut oxbpf::maps::Sample<'_>, seq: u32| {
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&seq.to_ne_bytes());
+        b[4..8].copy_from_slice(&16u32.to_ne_bytes());
+        s.write(0, &b).unwrap();
+    };
+    // Fill the 4 KiB ring with 16-byte samples (24 bytes each: 170 fit).
+    let mut n = 0u32;
+    while let Some(mut s) = ring.reserve(16).unwrap() {
+        put(&mut s, n);
+        s.submit().unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 170);
+
+    // Nobody drains: the wait ends at the timeout, empty-handed.
+    let t0 = std::time::Instant::now();
+    assert!(
+        ring.reserve_blocking(16, Some(Duration::from_millis(100)))
+            .unwrap()
+            .is_none()
+    );
+    assert!(t0.elapsed() >= Duration::from_millis(100));
+
+    // The program drains from another thread a little later: the wait ends then.
+    std::thread::scope(|sc| {
+        let drainer = sc.spawn(|| {
+            std::thread::sleep(Duration::from_millis(150));
+            drain.test_run(&mut []).unwrap()
+        });
+        let t0 = std::time::Instant::now();
+        let mut s = ring
+            .reserve_blocking(16, Some(Duration::from_secs(10)))
+            .unwrap()
+            .expect("room after the drain");
+        let waited = t0.elapsed();
+        put(&mut s, 1000);
+        s.submit().unwrap();
+        assert_eq!(drainer.join().unwrap(), 170, "samples drained");
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_secs(10),
+            "woken by the drain after {waited:?}"
+        );
+    });
+    assert_eq!(drain.test_run(&mut []).unwrap(), 1);
+    assert_eq!(bss.get::<u32>("total").unwrap(), 171);
+    // With room, no wait at all.
+    let t0 = std::time::Instant::now();
+    let s = ring.reserve_blocking(16, None).unwrap().expect("room");
+    s.discard().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(1));
+}
