@@ -16,6 +16,7 @@ use oxbpf_sys::bpf::{self, MapCreate};
 mod attach;
 mod core;
 mod extra;
+mod parallel;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -34,6 +35,8 @@ const METRICS: &[&str] = &[
     "btf_dump_c_vmlinux",
     "attach_tracepoints_100",
     "core_object_load",
+    "collection_load_parallel",
+    "collection_load_sequential",
 ];
 
 const IMPL: &str = "oxbpf";
@@ -85,6 +88,7 @@ fn run(metric: &str) -> Res<()> {
         "btf_dump_c_vmlinux" => extra::btf_dump_c_vmlinux(),
         "attach_tracepoints_100" => attach::attach_tracepoints_100(),
         "core_object_load" => core::core_object_load(),
+        "collection_load_parallel" | "collection_load_sequential" => parallel::run(metric),
         other => Err(format!("unknown metric {other:?}").into()),
     }
 }

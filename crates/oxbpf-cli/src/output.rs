@@ -36,10 +36,12 @@ pub fn print_error(e: &(dyn std::error::Error + 'static)) {
 }
 
 fn find_verifier<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a oxbpf::VerifierError> {
-    match e.downcast_ref::<oxbpf::Error>() {
-        Some(oxbpf::Error::Verifier(v)) => return Some(v),
-        Some(oxbpf::Error::CoreRelocation { verifier, .. }) => return Some(verifier),
-        _ => {}
+    // Of several failing programs, the first one's.
+    if let Some(v) = e
+        .downcast_ref::<oxbpf::Error>()
+        .and_then(oxbpf::Error::verifier)
+    {
+        return Some(v);
     }
     e.downcast_ref::<oxbpf::VerifierError>()
 }

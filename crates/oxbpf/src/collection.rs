@@ -1,8 +1,10 @@
 //! `Collection::load`: an [`ObjectSpec`] to maps and loaded programs.
 
-use oxbpf_btf::{Btf, BtfFeatures};
+use std::os::fd::BorrowedFd;
+
+use oxbpf_btf::{Btf, BtfFeatures, Kind};
 use oxbpf_maps::Map;
-use oxbpf_obj::{DataSection, MapKind, MapSpec, MapType, ObjectSpec};
+use oxbpf_obj::{DataSection, MapKind, MapSpec, MapType, ObjectSpec, ProgramSpec, ProgramType};
 use oxbpf_reloc::LinkedProgram;
 use oxbpf_sys::bpf::{self, MapCreate, ProgLoad, map_flags};
 use oxbpf_sys::{BtfFd, Errno};
@@ -28,6 +30,10 @@ pub struct LoadOptions {
     /// the bpffs root (mounted at /sys/fs/bpf on demand). A compatible existing pin is
     /// reused; an incompatible one is an error naming the map, the path and the field.
     pub pin_root: Option<std::path::PathBuf>,
+    /// Threads that load (and so verify) programs at the same time: 0 one per CPU
+    /// (`std::thread::available_parallelism`), 1 one after the other in the caller's
+    /// thread. A program loaded against another one of the object waits for it.
+    pub jobs: usize,
 }
 
 impl Default for LoadOptions {
@@ -38,6 +44,7 @@ impl Default for LoadOptions {
             load_disabled: false,
             kernel_btf: None,
             pin_root: None,
+            jobs: 0,
         }
     }
 }
@@ -111,103 +118,36 @@ impl Collection {
             pins.push(pin);
         }
 
-        let mut programs = Vec::new();
         let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
         let mut core = Vec::new();
         // One target set per object: it caches (and narrows) candidates per local type.
         let mut targets = None;
+        let mut prepared = Vec::new();
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
             }
-            let reloc = |source: oxbpf_reloc::Error| Error::Reloc {
-                program: p.name.clone(),
-                source: Box::new(source),
-            };
-            let mut linked = oxbpf_reloc::link_program(spec, i).map_err(reloc)?;
-            let core_start = core.len();
-            if has_core {
-                if targets.is_none() {
-                    targets = Some(core_targets(opts).map_err(|source| Error::CoreTarget {
-                        program: p.name.clone(),
-                        source,
-                    })?);
-                }
-                if let Some(t) = &targets {
-                    let ex = oxbpf_reloc::apply_core(spec, &mut linked, t).map_err(reloc)?;
-                    core.extend(ex);
-                }
-            }
-            oxbpf_reloc::resolve_maps(&mut linked, &|idx| {
-                maps.get(idx).map(|m: &Map| m.map_fd().raw())
-            })
-            .map_err(reloc)?;
-            // Kernels without BTF_KIND_FUNC take no func_info/line_info (as in libbpf).
-            let with_btf = btf_fd
-                .as_ref()
-                .filter(|_| features.func && !linked.func_info.is_empty());
-            let func_info: Vec<u8> = if with_btf.is_some() {
-                linked
-                    .func_info
-                    .iter()
-                    .flat_map(|f| [f.insn.to_ne_bytes(), f.type_id.to_ne_bytes()].concat())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let line_info: Vec<u8> = if with_btf.is_some() {
-                linked
-                    .line_info
-                    .iter()
-                    .flat_map(|l| {
-                        let line_col = (l.line << 10) | (l.col & 0x3ff);
-                        [l.insn, l.file_name_off, l.line_off, line_col]
-                            .into_iter()
-                            .flat_map(u32::to_ne_bytes)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let insns = oxbpf_asm::insns_to_bytes(&linked.insns);
-            let load = ProgLoad {
-                prog_type: p.def.prog_type.0,
-                insns: &insns,
-                license: &spec.license,
-                name: &p.name,
-                expected_attach_type: p.def.expected_attach_type.map_or(0, |a| a.0),
-                kern_version: spec.kernel_version.unwrap_or(0),
-                prog_flags: if p.def.sleepable { 1 << 4 } else { 0 },
-                btf_fd: with_btf.map(|f| f.as_fd()),
-                func_info: &func_info,
-                func_info_rec_size: 8,
-                line_info: &line_info,
-                line_info_rec_size: 16,
-                attach_btf_id: crate::attach_target::attach_btf_id(p)?,
-                ..Default::default()
-            };
-            let loaded = verifier::load_with_log(&load, opts.log_level, opts.log_size);
-            match loaded.result {
-                Ok(fd) => programs.push(Program::new(
-                    p.name.clone(),
-                    p.section.clone(),
-                    p.def.clone(),
-                    fd,
-                    loaded.log,
-                )),
-                Err((source, log, truncated)) => {
-                    let err = rejection(
-                        p.name.clone(),
-                        source,
-                        log,
-                        truncated,
-                        &linked,
-                        parsed.as_ref(),
-                    );
-                    return Err(poisoned_rejection(err, &linked, &core[core_start..]));
-                }
-            }
+            prepared.push(prepare_program(
+                spec,
+                i,
+                &maps,
+                btf_fd.as_ref(),
+                features,
+                has_core,
+                &mut targets,
+                &mut core,
+                opts,
+            )?);
         }
+        link_attach_targets(&mut prepared, parsed.as_ref());
+        let programs = load_programs(
+            spec,
+            &prepared,
+            btf_fd.as_ref(),
+            parsed.as_ref(),
+            &core,
+            opts,
+        )?;
         let types = spec
             .maps
             .iter()
@@ -330,6 +270,247 @@ impl Collection {
             }
         }
         Ok(links)
+    }
+}
+
+/// A program relocated for the running kernel, ready for `BPF_PROG_LOAD`.
+struct PreparedProgram<'s> {
+    /// Its spec.
+    spec: &'s ProgramSpec,
+    /// The linked and relocated instructions, with their func_info and line_info.
+    linked: LinkedProgram,
+    /// `linked.insns` as bytes.
+    insns: Vec<u8>,
+    /// func_info records for the kernel (empty when loaded without BTF).
+    func_info: Vec<u8>,
+    /// line_info records for the kernel (empty when loaded without BTF).
+    line_info: Vec<u8>,
+    /// Whether the object's BTF goes with the load.
+    with_btf: bool,
+    /// `attach_btf_id`.
+    attach_btf_id: u32,
+    /// Its CO-RE explanations: this range of the collection's list.
+    core: std::ops::Range<usize>,
+    /// The program of this object it is loaded against (an `freplace` target), an index
+    /// into the prepared programs: loaded first, its fd is the load's `attach_prog_fd`.
+    attach_prog: Option<usize>,
+}
+
+/// Links program `i` of `spec` and relocates it (CO-RE against `targets`, read on first
+/// need, explanations appended to `core`; map fds of `maps`): everything up to the load.
+#[allow(clippy::too_many_arguments)]
+fn prepare_program<'s>(
+    spec: &'s ObjectSpec,
+    i: usize,
+    maps: &[Map],
+    btf_fd: Option<&BtfFd>,
+    features: &BtfFeatures,
+    has_core: bool,
+    targets: &mut Option<oxbpf_reloc::Targets<'static, 'static>>,
+    core: &mut Vec<oxbpf_reloc::ReloExplanation>,
+    opts: &LoadOptions,
+) -> Result<PreparedProgram<'s>> {
+    let p = &spec.programs[i];
+    let reloc = |source: oxbpf_reloc::Error| Error::Reloc {
+        program: p.name.clone(),
+        source: Box::new(source),
+    };
+    let mut linked = oxbpf_reloc::link_program(spec, i).map_err(reloc)?;
+    let core_start = core.len();
+    if has_core {
+        if targets.is_none() {
+            *targets = Some(core_targets(opts).map_err(|source| Error::CoreTarget {
+                program: p.name.clone(),
+                source,
+            })?);
+        }
+        if let Some(t) = targets.as_ref() {
+            let ex = oxbpf_reloc::apply_core(spec, &mut linked, t).map_err(reloc)?;
+            core.extend(ex);
+        }
+    }
+    oxbpf_reloc::resolve_maps(&mut linked, &|idx| {
+        maps.get(idx).map(|m: &Map| m.map_fd().raw())
+    })
+    .map_err(reloc)?;
+    // Kernels without BTF_KIND_FUNC take no func_info/line_info (as in libbpf).
+    let with_btf = btf_fd.is_some() && features.func && !linked.func_info.is_empty();
+    let func_info: Vec<u8> = if with_btf {
+        linked
+            .func_info
+            .iter()
+            .flat_map(|f| [f.insn.to_ne_bytes(), f.type_id.to_ne_bytes()].concat())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let line_info: Vec<u8> = if with_btf {
+        linked
+            .line_info
+            .iter()
+            .flat_map(|l| {
+                let line_col = (l.line << 10) | (l.col & 0x3ff);
+                [l.insn, l.file_name_off, l.line_off, line_col]
+                    .into_iter()
+                    .flat_map(u32::to_ne_bytes)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let insns = oxbpf_asm::insns_to_bytes(&linked.insns);
+    Ok(PreparedProgram {
+        spec: p,
+        attach_btf_id: crate::attach_target::attach_btf_id(p)?,
+        linked,
+        insns,
+        func_info,
+        line_info,
+        with_btf,
+        core: core_start..core.len(),
+        attach_prog: None,
+    })
+}
+
+/// The function an `freplace/<function>` section replaces.
+fn freplace_target(section: &str) -> Option<&str> {
+    section
+        .trim_start_matches('?')
+        .strip_prefix("freplace/")
+        .filter(|f| !f.is_empty())
+}
+
+/// Each `freplace` program whose target function is in another program of this object
+/// gets that program as its `attach_prog` (loaded before it) and the function's id in the
+/// object's BTF as its `attach_btf_id`.
+fn link_attach_targets(prepared: &mut [PreparedProgram<'_>], btf: Option<&Btf<'_>>) {
+    let Some(btf) = btf else { return };
+    for i in 0..prepared.len() {
+        let p = prepared[i].spec;
+        if p.def.prog_type != ProgramType::EXT {
+            continue;
+        }
+        let Some(func) = freplace_target(&p.section) else {
+            continue;
+        };
+        let others = || prepared.iter().enumerate().filter(|(j, _)| *j != i);
+        let owner = others()
+            .find(|(_, q)| q.spec.name == func)
+            .or_else(|| others().find(|(_, q)| q.linked.functions.iter().any(|(n, _)| n == func)))
+            .map(|(j, _)| j);
+        if let (Some(j), Ok(Some(id))) = (owner, btf.find_by_name(func, Kind::Func)) {
+            prepared[i].attach_prog = Some(j);
+            prepared[i].attach_btf_id = id;
+        }
+    }
+}
+
+/// The `BPF_PROG_LOAD` inputs of `p` (`attach_fd`: the program it is loaded against).
+// Fields this does not name (as ProgLoad grows) stay zero.
+#[allow(clippy::needless_update)]
+fn prog_load_attr<'a>(
+    spec: &'a ObjectSpec,
+    p: &'a PreparedProgram<'_>,
+    btf_fd: Option<&'a BtfFd>,
+    attach_fd: Option<BorrowedFd<'a>>,
+) -> ProgLoad<'a> {
+    ProgLoad {
+        prog_type: p.spec.def.prog_type.0,
+        insns: &p.insns,
+        license: &spec.license,
+        name: &p.spec.name,
+        expected_attach_type: p.spec.def.expected_attach_type.map_or(0, |a| a.0),
+        kern_version: spec.kernel_version.unwrap_or(0),
+        prog_flags: if p.spec.def.sleepable { 1 << 4 } else { 0 },
+        btf_fd: btf_fd.filter(|_| p.with_btf).map(|f| f.as_fd()),
+        func_info: &p.func_info,
+        func_info_rec_size: 8,
+        line_info: &p.line_info,
+        line_info_rec_size: 16,
+        attach_btf_id: p.attach_btf_id,
+        attach_fd,
+        ..Default::default()
+    }
+}
+
+/// What loading one prepared program came to, in the worker thread that loaded it.
+enum Attempt {
+    /// `BPF_PROG_LOAD` ran (with log capture and retries).
+    Loaded(verifier::Loaded),
+    /// Not tried: the program it is loaded against failed.
+    TargetFailed,
+}
+
+/// Loads the prepared programs on [`LoadOptions::jobs`] threads ([`crate::load_pool`]),
+/// each after the program it is loaded against. Returns them in the object's order, or
+/// every failure: a single one as itself, several as [`Error::Programs`].
+fn load_programs(
+    spec: &ObjectSpec,
+    prepared: &[PreparedProgram<'_>],
+    btf_fd: Option<&BtfFd>,
+    btf: Option<&Btf<'_>>,
+    core: &[oxbpf_reloc::ReloExplanation],
+    opts: &LoadOptions,
+) -> Result<Vec<Program>> {
+    let deps: Vec<Vec<usize>> = prepared
+        .iter()
+        .map(|p| p.attach_prog.into_iter().collect())
+        .collect();
+    let attempts = crate::load_pool::run(opts.jobs, &deps, |i, inputs: &[&Attempt]| {
+        let attach_fd = match inputs.first() {
+            None => None,
+            Some(Attempt::Loaded(verifier::Loaded { result: Ok(fd), .. })) => Some(fd.as_fd()),
+            Some(_) => return Attempt::TargetFailed,
+        };
+        let load = prog_load_attr(spec, &prepared[i], btf_fd, attach_fd);
+        Attempt::Loaded(verifier::load_with_log(
+            &load,
+            opts.log_level,
+            opts.log_size,
+        ))
+    })
+    .map_err(|stuck| {
+        let p = stuck.first().and_then(|&i| prepared.get(i));
+        Error::CannotAttach {
+            program: p.map_or_else(String::new, |p| p.spec.name.clone()),
+            section: p.map_or_else(String::new, |p| p.spec.section.clone()),
+            reason: "its freplace target depends on it in turn (a cycle)".into(),
+        }
+    })?;
+    let mut programs = Vec::with_capacity(prepared.len());
+    let mut failures = Vec::new();
+    for (p, attempt) in prepared.iter().zip(attempts) {
+        let loaded = match attempt {
+            Attempt::Loaded(loaded) => loaded,
+            Attempt::TargetFailed => {
+                let target = p.attach_prog.map_or("", |j| prepared[j].spec.name.as_str());
+                failures.push(Error::CannotAttach {
+                    program: p.spec.name.clone(),
+                    section: p.spec.section.clone(),
+                    reason: format!("its freplace target, program {target:?}, failed to load"),
+                });
+                continue;
+            }
+        };
+        match loaded.result {
+            Ok(fd) => programs.push(Program::new(
+                p.spec.name.clone(),
+                p.spec.section.clone(),
+                p.spec.def.clone(),
+                fd,
+                loaded.log,
+            )),
+            Err((source, log, truncated)) => {
+                let err = rejection(p.spec.name.clone(), source, log, truncated, &p.linked, btf);
+                let explained = core.get(p.core.clone()).unwrap_or(&[]);
+                failures.push(poisoned_rejection(err, &p.linked, explained));
+            }
+        }
+    }
+    match failures.len() {
+        0 => Ok(programs),
+        1 => Err(failures.remove(0)),
+        _ => Err(Error::Programs(failures)),
     }
 }
 

@@ -83,6 +83,10 @@ pub enum Error {
     /// A map operation failed.
     #[error(transparent)]
     Maps(Box<oxbpf_maps::Error>),
+    /// Several programs of one object failed to load (all are tried): each failure whole,
+    /// with its own verifier log, in the object's order. [`Error::first`] is the first.
+    #[error("{} programs failed to load:{}", .0.len(), list(.0))]
+    Programs(Vec<Error>),
     /// Running a program with BPF_PROG_TEST_RUN failed.
     #[error("program {program:?}: {source}")]
     TestRun {
@@ -104,6 +108,41 @@ impl From<oxbpf_maps::Error> for Error {
     fn from(e: oxbpf_maps::Error) -> Self {
         Error::Maps(Box::new(e))
     }
+}
+
+impl Error {
+    /// The failures this error stands for: those of [`Error::Programs`], else itself.
+    pub fn failures(&self) -> &[Error] {
+        match self {
+            Error::Programs(all) => all,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// The first failure: the first of [`Error::Programs`], else itself.
+    pub fn first(&self) -> &Error {
+        match self {
+            Error::Programs(all) if !all.is_empty() => &all[0],
+            one => one,
+        }
+    }
+
+    /// The verifier's rejection of the first failing program, if the verifier rejected it
+    /// (also when a poisoned CO-RE relocation explains the rejection).
+    pub fn verifier(&self) -> Option<&VerifierError> {
+        match self.first() {
+            Error::Verifier(v) => Some(v),
+            Error::CoreRelocation { verifier, .. } => Some(verifier),
+            _ => None,
+        }
+    }
+}
+
+/// The failures of [`Error::Programs`], one per paragraph, indented.
+fn list(all: &[Error]) -> String {
+    all.iter()
+        .map(|e| format!("\n- {}", e.to_string().replace('\n', "\n  ")))
+        .collect()
 }
 
 /// A hint for the common permission failures.
@@ -237,7 +276,8 @@ impl Error {
     /// [`ErrorClass::Permission`] (also a rejection with an empty log), a verifier log is
     /// [`ErrorClass::VerifierReject`], a malformed object [`ErrorClass::BadObject`].
     /// A program load or map create failing with EINVAL is refined to an unsupported
-    /// program or map type only by [`Error::class_in`], which knows the types.
+    /// program or map type only by [`Error::class_in`], which knows the types; of
+    /// [`Error::Programs`], the class of the first failure.
     pub fn class(&self) -> ErrorClass {
         match self {
             Error::Object(_) | Error::Btf(_) => ErrorClass::BadObject,
@@ -258,6 +298,7 @@ impl Error {
                 e if is_permission(e) => ErrorClass::Permission,
                 _ => ErrorClass::Other,
             },
+            Error::Programs(all) => all.first().map_or(ErrorClass::Other, Error::class),
             Error::TestRun { source, .. } => sys_class(source),
         }
     }
@@ -296,6 +337,7 @@ impl Error {
                     ErrorClass::Other
                 }
             }
+            Error::Programs(all) => all.first().map_or(ErrorClass::Other, |e| e.class_in(spec)),
             other => other.class(),
         }
     }
@@ -314,6 +356,7 @@ impl Error {
                 _ => None,
             },
             Error::Maps(e) => e.errno(),
+            Error::Programs(all) => all.first().and_then(Error::errno),
             Error::Object(_)
             | Error::Btf(_)
             | Error::Reloc { .. }
@@ -407,7 +450,7 @@ mod class_tests {
     }
 
     #[test]
-    fn einval_without_a_probed_absent_type_stays_other() {
+    fn einval_of_a_known_type_stays_other_and_several_failures_take_the_first() {
         let spec =
             oxbpf_obj::ObjectSpec::from_bytes(include_bytes!("../../../fixtures/counter.bpf.o"))
                 .expect("counter fixture parses");
@@ -417,5 +460,8 @@ mod class_tests {
         };
         assert_eq!(load.class(), ErrorClass::Other);
         assert_eq!(load.class_in(&spec), ErrorClass::Other);
+        let all = Error::Programs(vec![verifier(Errno::EACCES, "x\n"), load]);
+        assert_eq!(all.class(), ErrorClass::VerifierReject);
+        assert_eq!(all.errno(), Some(Errno::EACCES));
     }
 }

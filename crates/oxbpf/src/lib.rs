@@ -27,6 +27,7 @@ pub mod doctor;
 mod error;
 pub mod features;
 pub mod kernel_btf;
+mod load_pool;
 mod memlock;
 mod program;
 pub mod verifier;
