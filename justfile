@@ -53,6 +53,10 @@ asm-compat:
 core-compat *KERNEL_SRC:
     scripts/core-compat {{KERNEL_SRC}}
 
+# Loader compatibility against libbpf: every program of the kernel's BPF selftests (linux-source-6.12, progs/*.c, clang-19) loaded on its own by veristat (libbpf, test-only oracle) and by `oxbpf load --each`; prints both pass / only libbpf / only oxbpf / both fail (needs root, clang-19, gcc, libelf-dev, bpftool; ~10 min; not in CI). See docs/compat.md.
+compat *KERNEL_SRC:
+    scripts/compat {{KERNEL_SRC}}
+
 # Kernel matrix: boot the kernels of kernel-tests/kernels.lock under qemu and run the kernel tests in each (needs root). Args go to the runner, e.g. `just vmtest --kernel 6.1 --filter kernel_btf`.
 vmtest *ARGS:
     cargo run -p kernel-tests -- {{ARGS}}
