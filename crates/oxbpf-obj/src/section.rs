@@ -846,18 +846,15 @@ fn attach_point(section: &str, def: &Def, extras: Option<&str>) -> Result<Attach
                 retprobe: ret,
             }
         }
-        F::Tracepoint => {
-            let (cat, name) = x.split_once('/').ok_or_else(|| {
-                bad(
-                    section,
-                    "tracepoint section must be tracepoint/<category>/<name>",
-                )
-            })?;
-            AttachPoint::Tracepoint {
+        F::Tracepoint => match x.split_once('/') {
+            Some((cat, name)) => AttachPoint::Tracepoint {
                 category: nonempty(section, "tracepoint category", cat)?,
                 name: nonempty(section, "tracepoint name", name)?,
-            }
-        }
+            },
+            // `tp/xyz` names no tracepoint: the program still loads (libbpf too only
+            // refuses it when attaching), it just cannot be attached by its section.
+            None => AttachPoint::Other,
+        },
         F::RawTp => AttachPoint::RawTracepoint {
             name: nonempty(section, "raw tracepoint name", x)?,
         },
@@ -930,9 +927,13 @@ mod tests {
     }
 
     #[test]
-    fn tracepoint_without_name_is_an_error() {
-        let e = SectionDef::from_section_name("tp/syscalls").unwrap_err();
-        assert!(e.to_string().contains("tp/syscalls"), "{e}");
+    fn tracepoint_without_category_loads_but_names_no_hook() {
+        let d = def("tp/syscalls");
+        assert_eq!(d.prog_type, ProgramType::TRACEPOINT);
+        assert_eq!(d.attach, AttachPoint::Other);
+        assert!(!def("?tracepoint/xyz").autoload);
+        let e = SectionDef::from_section_name("tp/syscalls/").unwrap_err();
+        assert!(e.to_string().contains("tp/syscalls/"), "{e}");
     }
 
     #[test]
