@@ -1,10 +1,19 @@
-//! `oxbpf prog list` and `oxbpf prog dump <id | pinned path> [--xlated | --jited-bytes]`:
-//! the programs the kernel holds, and their code after verification.
+//! `oxbpf prog list`, `oxbpf prog show <id | pinned path> [--stats-for SECS]` and
+//! `oxbpf prog dump <id | pinned path> [--xlated | --jited-bytes]`: the programs the
+//! kernel holds, their run-time statistics, and their code after verification.
+//!
+//! Run statistics (`run_cnt`, `run_time_ns`) only count while the kernel's BPF stats are
+//! on: `kernel.bpf_stats_enabled=1`, or a `BPF_ENABLE_STATS` descriptor held by anyone
+//! (5.8+). `prog show --stats-for SECS` holds one for that window and reports what the
+//! program did in it — the quick check that a loaded program runs at all.
+//! `recursion_misses` (5.12+) counts runs the kernel skipped because the program was
+//! already running on that CPU.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use oxbpf::asm::{DisasmOptions, Insn, disassemble, insns_from_bytes};
@@ -20,6 +29,16 @@ pub enum ProgCmd {
     /// List loaded programs: id, type, name, tag (and run_cnt/run_time_ns when
     /// kernel.bpf_stats_enabled is on or any program has counts).
     List,
+    /// Show a loaded program: type, name, tag, sizes, maps, and its run statistics
+    /// (run_cnt, run_time_ns, recursion_misses).
+    Show {
+        /// Program id, or the path of a program pinned on a bpffs.
+        program: String,
+        /// Enable BPF run-time statistics (BPF_ENABLE_STATS, 5.8+) for this many seconds
+        /// and report the runs counted in that window.
+        #[arg(long, value_name = "SECS")]
+        stats_for: Option<f64>,
+    },
     /// Print a loaded program's code as the kernel holds it.
     Dump {
         /// Program id, or the path of a program pinned on a bpffs.
@@ -39,6 +58,20 @@ type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(cmd: ProgCmd) -> CmdResult {
     match cmd {
         ProgCmd::List => emit(&list()?),
+        ProgCmd::Show { program, stats_for } => {
+            let window = stats_for
+                .map(|s| {
+                    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+                        Ok(Duration::from_secs_f64(s))
+                    } else {
+                        Err(format!(
+                            "--stats-for {s}: give a number of seconds above 0 (at most a day)"
+                        ))
+                    }
+                })
+                .transpose()?;
+            emit(&show(&program, window)?)
+        }
         ProgCmd::Dump {
             program,
             jited_bytes,
@@ -105,6 +138,127 @@ pub fn list() -> Result<String, Box<dyn std::error::Error>> {
         }
         out.push('\n');
     }
+    Ok(out)
+}
+
+/// The counts of one program at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RunStats {
+    run_cnt: u64,
+    run_time_ns: u64,
+    recursion_misses: u64,
+}
+
+impl RunStats {
+    fn of(p: &ProgInfo) -> Self {
+        RunStats {
+            run_cnt: p.run_cnt,
+            run_time_ns: p.run_time_ns,
+            recursion_misses: p.recursion_misses,
+        }
+    }
+}
+
+/// Average nanoseconds per run, or `-` without runs.
+fn avg_ns(cnt: u64, ns: u64) -> String {
+    if cnt == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1}", ns as f64 / cnt as f64)
+    }
+}
+
+/// The statistics of a `--stats-for` window: what changed between two readings.
+fn window_text(before: RunStats, after: RunStats, elapsed: Duration) -> String {
+    let runs = after.run_cnt.saturating_sub(before.run_cnt);
+    let ns = after.run_time_ns.saturating_sub(before.run_time_ns);
+    let misses = after
+        .recursion_misses
+        .saturating_sub(before.recursion_misses);
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { runs as f64 / secs } else { 0.0 };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "window:                  {secs:.3} s with BPF_ENABLE_STATS held"
+    );
+    let _ = writeln!(out, "window_run_cnt:          {runs}");
+    let _ = writeln!(out, "window_run_time_ns:      {ns}");
+    let _ = writeln!(out, "window_avg_ns:           {}", avg_ns(runs, ns));
+    let _ = writeln!(out, "window_runs_per_s:       {rate:.1}");
+    let _ = writeln!(out, "window_recursion_misses: {misses}");
+    if runs == 0 {
+        let _ = writeln!(
+            out,
+            "note: the program did not run in the window (is it attached, and does its \
+             hook fire?)"
+        );
+    }
+    out
+}
+
+/// The `prog show` text; with `window`, BPF stats are enabled for that long and the runs
+/// counted in it are reported too.
+pub fn show(program: &str, window: Option<Duration>) -> Result<String, Box<dyn std::error::Error>> {
+    let fd = open(program)?;
+    let info = bpf::prog_info(fd.as_fd())?;
+    let mut out = String::new();
+    let _ = writeln!(out, "id:                      {}", info.id);
+    let _ = writeln!(out, "type:                    {}", type_name(&info));
+    let _ = writeln!(out, "name:                    {}", c_str(&info.name));
+    let _ = writeln!(out, "tag:                     {}", hex(&info.tag));
+    let _ = writeln!(out, "gpl_compatible:          {}", info.gpl_compatible != 0);
+    let _ = writeln!(
+        out,
+        "xlated:                  {} bytes ({} insns)",
+        info.xlated_prog_len,
+        info.xlated_prog_len / 8
+    );
+    let _ = writeln!(
+        out,
+        "jited:                   {} bytes",
+        info.jited_prog_len
+    );
+    if info.verified_insns > 0 {
+        let _ = writeln!(out, "verified_insns:          {}", info.verified_insns);
+    }
+    if info.btf_id > 0 {
+        let _ = writeln!(out, "btf_id:                  {}", info.btf_id);
+    }
+    let _ = writeln!(out, "nr_map_ids:              {}", info.nr_map_ids);
+    let _ = writeln!(out, "run_cnt:                 {}", info.run_cnt);
+    let _ = writeln!(out, "run_time_ns:             {}", info.run_time_ns);
+    let _ = writeln!(
+        out,
+        "avg_ns:                  {}",
+        avg_ns(info.run_cnt, info.run_time_ns)
+    );
+    let _ = writeln!(out, "recursion_misses:        {}", info.recursion_misses);
+    let Some(window) = window else {
+        let state = if stats_enabled() {
+            "on (kernel.bpf_stats_enabled=1)"
+        } else {
+            "off: the counts above only grow while kernel.bpf_stats_enabled=1 or a \
+             BPF_ENABLE_STATS descriptor is held (--stats-for SECS holds one)"
+        };
+        let _ = writeln!(out, "stats:                   {state}");
+        return Ok(out);
+    };
+    let stats_fd = bpf::enable_stats(bpf::STATS_RUN_TIME).map_err(|e| {
+        let why = if e.errno() == Some(Errno::EINVAL) {
+            " (BPF_ENABLE_STATS needs Linux 5.8)"
+        } else {
+            ""
+        };
+        format!("--stats-for: BPF_ENABLE_STATS: {e}{why}")
+    })?;
+    let before = RunStats::of(&bpf::prog_info(fd.as_fd())?);
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let after = RunStats::of(&bpf::prog_info(fd.as_fd())?);
+    let elapsed = t0.elapsed();
+    drop(stats_fd);
+    out.push_str(&window_text(before, after, elapsed));
     Ok(out)
 }
 
@@ -283,6 +437,30 @@ mod tests {
     fn without_kallsyms_calls_stay_numeric() {
         let text = xlated_text(&[Insn::new(0x85, 0, 0, 0, 5)], &KernelSymbols::default());
         assert_eq!(text, "    0: call 0x5\n");
+    }
+
+    #[test]
+    fn a_stats_window_reports_the_differences() {
+        let before = RunStats {
+            run_cnt: 10,
+            run_time_ns: 1000,
+            recursion_misses: 1,
+        };
+        let after = RunStats {
+            run_cnt: 110,
+            run_time_ns: 6000,
+            recursion_misses: 1,
+        };
+        let t = window_text(before, after, Duration::from_secs(2));
+        assert!(t.contains("window_run_cnt:          100\n"), "{t}");
+        assert!(t.contains("window_run_time_ns:      5000\n"), "{t}");
+        assert!(t.contains("window_avg_ns:           50.0\n"), "{t}");
+        assert!(t.contains("window_runs_per_s:       50.0\n"), "{t}");
+        assert!(t.contains("window_recursion_misses: 0\n"), "{t}");
+        assert!(!t.contains("did not run"), "{t}");
+        let idle = window_text(after, after, Duration::from_secs(1));
+        assert!(idle.contains("window_avg_ns:           -\n"), "{idle}");
+        assert!(idle.contains("did not run in the window"), "{idle}");
     }
 
     #[test]
