@@ -112,9 +112,9 @@ enum Cmd {
     Explain(explain_cmd::ExplainArgs),
     /// Generate Rust bindings (layout-checked types and a typed skeleton) for an object.
     Gen(gen_cmd::GenArgs),
-    /// Inspect the kernel's bpf_links: list them with type, program id and target.
-    #[command(subcommand)]
-    Link(link_cmd::LinkCmd),
+    /// Link BPF objects statically into one (`oxbpf link a.o b.o -o c.o`, like `bpftool
+    /// gen object`), or list the kernel's bpf_links (`oxbpf link list`).
+    Link(link_cmd::LinkArgs),
     /// Load (with --attach, also attach) an object inside a kernel of the matrix under
     /// qemu and print the verifier's answer: will this load on kernel X?
     VmLoad(vm_cmd::VmLoadArgs),

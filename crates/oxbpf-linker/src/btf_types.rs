@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 
 /// Deepest type chain followed (modifiers, pointers, members) before giving up.
 const MAX_DEPTH: u32 = 64;
+/// Most type pairs one [`types_match`] visits (bounds the work on adversarial BTF).
+const MAX_STEPS: u32 = 100_000;
 
 /// `size_or_type` holds a type id for these kinds.
 pub(crate) fn base_is_type(kind: Kind) -> bool {
@@ -242,7 +244,8 @@ pub(crate) fn types_match(
     ib: TypeId,
     exact: bool,
 ) -> std::result::Result<(), String> {
-    match_rec(a, ia, b, ib, exact, 0)
+    let steps = std::cell::Cell::new(0);
+    match_rec(a, ia, b, ib, exact, 0, &steps)
 }
 
 fn match_rec(
@@ -252,9 +255,16 @@ fn match_rec(
     ib: TypeId,
     exact: bool,
     depth: u32,
+    steps: &std::cell::Cell<u32>,
 ) -> std::result::Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("types nest deeper than {MAX_DEPTH} levels"));
+    }
+    steps.set(steps.get() + 1);
+    if steps.get() > MAX_STEPS {
+        return Err(format!(
+            "comparing the types takes more than {MAX_STEPS} steps"
+        ));
     }
     let (ia, ib) = (a.skip_mods(ia), b.skip_mods(ib));
     let (ka, kb) = (a.kind(ia), b.kind(ib));
@@ -306,8 +316,24 @@ fn match_rec(
                 ))
             }
         }
-        Kind::Ptr => match_rec(a, ra.size_or_type(), b, rb.size_or_type(), false, depth + 1),
-        Kind::Array => match_rec(a, ra.trailing()[0], b, rb.trailing()[0], exact, depth + 1),
+        Kind::Ptr => match_rec(
+            a,
+            ra.size_or_type(),
+            b,
+            rb.size_or_type(),
+            false,
+            depth + 1,
+            steps,
+        ),
+        Kind::Array => match_rec(
+            a,
+            ra.trailing()[0],
+            b,
+            rb.trailing()[0],
+            exact,
+            depth + 1,
+            steps,
+        ),
         Kind::Func | Kind::Var => {
             let (la, lb) = (a.linkage(ia).unwrap_or(0), b.linkage(ib).unwrap_or(0));
             if (la == 0) != (lb == 0) {
@@ -316,7 +342,15 @@ fn match_rec(
                     kind_name(ka)
                 ));
             }
-            match_rec(a, ra.size_or_type(), b, rb.size_or_type(), exact, depth + 1)
+            match_rec(
+                a,
+                ra.size_or_type(),
+                b,
+                rb.size_or_type(),
+                exact,
+                depth + 1,
+                steps,
+            )
         }
         Kind::Struct | Kind::Union => {
             if !exact {
@@ -349,7 +383,7 @@ fn match_rec(
                         kind_name(ka)
                     ));
                 }
-                match_rec(a, ma[1], b, mb[1], exact, depth + 1)
+                match_rec(a, ma[1], b, mb[1], exact, depth + 1, steps)
                     .map_err(|e| format!("{} {na:?}: member {sa:?}: {e}", kind_name(ka)))?;
             }
             Ok(())
@@ -364,11 +398,19 @@ fn match_rec(
                 .zip(rb.trailing().chunks_exact(2))
                 .enumerate()
             {
-                match_rec(a, pa[1], b, pb[1], exact, depth + 1)
+                match_rec(a, pa[1], b, pb[1], exact, depth + 1, steps)
                     .map_err(|e| format!("parameter {i}: {e}"))?;
             }
-            match_rec(a, ra.size_or_type(), b, rb.size_or_type(), exact, depth + 1)
-                .map_err(|e| format!("return type: {e}"))
+            match_rec(
+                a,
+                ra.size_or_type(),
+                b,
+                rb.size_or_type(),
+                exact,
+                depth + 1,
+                steps,
+            )
+            .map_err(|e| format!("return type: {e}"))
         }
         other => Err(format!(
             "unsupported kind {} for a global",

@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 
 /// `EM_BPF`.
 pub(crate) const EM_BPF: u16 = 247;
+/// Largest section alignment accepted (the output pads to it).
+const MAX_ALIGN: u64 = 4096;
 /// `SHT_LLVM_ADDRSIG`.
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
 /// `R_BPF_64_64`: `ld_imm64` of a map / data / function address.
@@ -191,6 +193,18 @@ impl Input {
                     return Err(bad(
                         Some(&sec_name),
                         format!("alignment {align} is not a power of two"),
+                    ));
+                }
+                if align > MAX_ALIGN && !is_dwarf(&sec_name) {
+                    return Err(bad(
+                        Some(&sec_name),
+                        format!("alignment {align} is larger than {MAX_ALIGN}"),
+                    ));
+                }
+                if sh_type == elf::SHT_NOBITS && size > u64::from(u32::MAX) {
+                    return Err(bad(
+                        Some(&sec_name),
+                        format!("size {size:#x} is over 4 GiB"),
                     ));
                 }
             }

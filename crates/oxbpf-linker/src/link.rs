@@ -217,11 +217,20 @@ impl State<'_> {
                 continue;
             }
             let off = align_up(d.size, s.align);
+            let end = off
+                .checked_add(s.size)
+                .filter(|&e| e <= u64::from(u32::MAX));
+            let Some(end) = end else {
+                return Err(mismatch(format!(
+                    "the linked section would be larger than 4 GiB ({:#x} + {:#x})",
+                    off, s.size
+                )));
+            };
             if s.sh_type != elf::SHT_NOBITS {
                 d.data.resize(off as usize, 0);
                 d.data.extend_from_slice(&s.data);
             }
-            d.size = off + s.size;
+            d.size = end;
             d.align = d.align.max(s.align);
             map[si] = Some((di, off));
         }
@@ -625,6 +634,16 @@ impl State<'_> {
             }
         }
         for (name, sec, mut vars) in datasecs {
+            if vars.len() > usize::from(u16::MAX) {
+                return Err(Error::BadBtf {
+                    object: self.obj(0).to_string(),
+                    type_id: 0,
+                    reason: format!(
+                        "the linked DATASEC {name:?} would have {} variables (at most 65535)",
+                        vars.len()
+                    ),
+                });
+            }
             vars.sort_by_key(|v| v.1);
             let size = sec.map_or(0, |s| self.secs[s].size as u32);
             merged.builder.add_datasec(&name, size, &vars);
