@@ -9,8 +9,14 @@
 //! ([`StructOpsLayout::member`] gives both); the `name` member, where there is one,
 //! holds the name given. Every other member stays zero.
 //!
-//! Objects with a `.struct_ops` section are not read here: the loader does not yet turn
-//! them into programs and a layout, so callers load the programs themselves.
+//! For struct_ops variables of an object (`SEC(".struct_ops")`, `SEC(".struct_ops.link")`)
+//! [`StructOpsLayout::value_from_shadow`] builds the value from the object's declaration:
+//! members are matched by name, non-function members copied from the shadow data, function
+//! pointers set to program fds. [`create_map`] creates the map (with `BPF_F_LINK` for the
+//! `.link` flavour), [`register_value`] writes the value (which registers a plain map:
+//! [`StructOps`] unregisters on drop) and [`attach_link`] registers a `BPF_F_LINK` map
+//! through a `bpf_link` (`BPF_LINK_CREATE` with `BPF_STRUCT_OPS`, Linux 6.4+): dropping the
+//! [`Link`](crate::Link) unregisters.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -35,6 +41,8 @@ pub struct OpsMember {
     pub offset: u32,
     /// True for a function pointer.
     pub is_func: bool,
+    /// Byte size.
+    pub size: u32,
 }
 
 /// Where things are in a struct_ops map value, from vmlinux BTF.
@@ -122,11 +130,27 @@ impl StructOpsLayout {
                 }
                 _ => false,
             };
+            if m.bitfield_size != 0 {
+                // Bitfields cannot be set from an object (as in libbpf); keep the member
+                // listed with its containing bytes unknown.
+                members.push(OpsMember {
+                    name: m.name.to_string(),
+                    index: i as u32,
+                    offset: m.bit_offset / 8,
+                    is_func: false,
+                    size: 0,
+                });
+                continue;
+            }
+            let size = btf
+                .resolve_size(m.ty)
+                .map_err(|e| btf_err(what.clone(), e))?;
             members.push(OpsMember {
                 name: m.name.to_string(),
                 index: i as u32,
                 offset: m.bit_offset / 8,
                 is_func,
+                size,
             });
         }
         Ok(StructOpsLayout {
@@ -197,6 +221,162 @@ impl StructOpsLayout {
     }
 }
 
+/// One member of an object's declaration of an ops type, for
+/// [`StructOpsLayout::value_from_shadow`].
+#[derive(Debug, Clone, Copy)]
+pub struct ShadowMember<'a> {
+    /// Member name (matched against the kernel's type).
+    pub name: &'a str,
+    /// The member's bytes in the object's shadow data.
+    pub bytes: &'a [u8],
+    /// True if the object declares it as a function pointer.
+    pub is_func: bool,
+    /// The program it is set to (function pointers only).
+    pub program: Option<BorrowedFd<'a>>,
+}
+
+impl StructOpsLayout {
+    /// The map value for an object's struct_ops variable: each member of the object's
+    /// declaration is found by name in the kernel's type; function pointers get their
+    /// program's fd, other members their bytes from the shadow data (sizes must agree).
+    /// A member the kernel lacks is an error unless it is zero and has no program (as in
+    /// libbpf: older kernels may lack newer, unset members).
+    pub fn value_from_shadow(&self, members: &[ShadowMember<'_>]) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; self.value_size as usize];
+        let invalid = |member: &str, reason: &'static str| Error::InvalidName {
+            what: format!("member {member} of struct {}", self.type_name),
+            reason,
+        };
+        for sm in members {
+            let Some(km) = self.members.iter().find(|m| m.name == sm.name) else {
+                if sm.program.is_none() && sm.bytes.iter().all(|&b| b == 0) {
+                    continue;
+                }
+                return Err(Error::NoAttachPoint {
+                    what: format!("member {} of struct {}", sm.name, self.type_name),
+                    detail: "set in the object, but the kernel's type has no such member".into(),
+                });
+            };
+            let at = (self.data_offset + km.offset) as usize;
+            if sm.is_func != km.is_func {
+                return Err(invalid(
+                    sm.name,
+                    "is a function pointer on one side only (object vs kernel BTF)",
+                ));
+            }
+            let bytes: Vec<u8> = if km.is_func {
+                match sm.program {
+                    Some(fd) => (fd.as_raw_fd() as u64).to_ne_bytes().to_vec(),
+                    None => continue,
+                }
+            } else {
+                if km.size == 0 {
+                    if sm.bytes.iter().all(|&b| b == 0) {
+                        continue;
+                    }
+                    return Err(invalid(
+                        sm.name,
+                        "is a bitfield in the kernel: cannot be set",
+                    ));
+                }
+                if sm.bytes.len() != km.size as usize {
+                    return Err(Error::NoAttachPoint {
+                        what: format!("member {} of struct {}", sm.name, self.type_name),
+                        detail: format!(
+                            "is {} bytes in the object, {} in the kernel",
+                            sm.bytes.len(),
+                            km.size
+                        ),
+                    });
+                }
+                sm.bytes.to_vec()
+            };
+            let slot = v.get_mut(at..at + bytes.len()).ok_or_else(|| {
+                invalid(sm.name, "lies past the end of the map value in vmlinux BTF")
+            })?;
+            slot.copy_from_slice(&bytes);
+        }
+        Ok(v)
+    }
+}
+
+/// `BPF_F_LINK`: a struct_ops map registered through a `bpf_link`.
+pub const BPF_F_LINK: u32 = 1 << 13;
+/// `BPF_STRUCT_OPS`: the attach type of a struct_ops link.
+pub const ATTACH_TYPE_STRUCT_OPS: u32 = 44;
+
+/// Creates the (empty) struct_ops map of `layout` named `name`, with `BPF_F_LINK` when
+/// `link` (registered by [`attach_link`] instead of by the value write).
+pub fn create_map(layout: &StructOpsLayout, name: &str, link: bool) -> Result<MapFd> {
+    // The kernel takes a BTF object for every map with BTF type ids, even when the value
+    // type is vmlinux's: a one-type BTF does.
+    let btf =
+        oxbpf_sys::bpf::btf_load(&minimal_btf(), &mut []).map_err(|source| Error::Kernel {
+            what: format!("the BTF of the struct_ops map {name}"),
+            source,
+        })?;
+    let mut attr = oxbpf_sys::bpf::MapCreate::new(MAP_TYPE_STRUCT_OPS, 4, layout.value_size, 1);
+    attr.btf_vmlinux_value_type_id = layout.value_type_id;
+    attr.btf_fd = btf.raw() as u32;
+    attr.map_name = oxbpf_sys::bpf::object_name(name);
+    if link {
+        attr.map_flags |= BPF_F_LINK;
+    }
+    oxbpf_sys::bpf::map_create(&attr).map_err(|source| Error::Rejected {
+        what: format!("the struct_ops map {name} ({})", layout.type_name),
+        source,
+        hint: if link {
+            "struct_ops maps need Linux 5.6 (BPF_F_LINK: 6.4) and CAP_BPF + CAP_NET_ADMIN (tcp) \
+             or CAP_SYS_ADMIN"
+                .into()
+        } else {
+            "struct_ops maps need Linux 5.6 and CAP_BPF + CAP_NET_ADMIN (tcp) or CAP_SYS_ADMIN"
+                .into()
+        },
+    })
+}
+
+/// Writes `value` into struct_ops map `map`. For a plain map this registers the table
+/// (the returned [`StructOps`] unregisters on drop); for a `BPF_F_LINK` map it only
+/// prepares it for [`attach_link`] (drop the returned value then: deleting the element of
+/// a link map is refused and harmless).
+pub fn register_value(
+    layout: &StructOpsLayout,
+    map: MapFd,
+    value: &[u8],
+    description: String,
+) -> Result<StructOps> {
+    oxbpf_sys::bpf::map_update_elem(map.as_fd(), &0u32.to_ne_bytes(), value, 0).map_err(
+        |source| Error::Rejected {
+            what: description.clone(),
+            source,
+            hint: format!(
+                "each program must be BPF_PROG_TYPE_STRUCT_OPS with attach_btf_id {} and \
+                 expected_attach_type = its member's index; required members must be set \
+                 and the name must be unused",
+                layout.type_id
+            ),
+        },
+    )?;
+    Ok(StructOps { map, description })
+}
+
+/// Registers `BPF_F_LINK` struct_ops map `map` (its value written already) through a
+/// `bpf_link`; dropping the link unregisters.
+pub fn attach_link(map: BorrowedFd<'_>, description: &str) -> Result<crate::Link> {
+    let link =
+        oxbpf_sys::bpf::link_create(map, 0, ATTACH_TYPE_STRUCT_OPS, 0, 0).map_err(|source| {
+            Error::Rejected {
+                what: format!("struct_ops link for {description}"),
+                source,
+                hint: "struct_ops links need Linux 6.4 and a map created with BPF_F_LINK whose \
+                   value is written; the name must be unused"
+                    .into(),
+            }
+        })?;
+    Ok(crate::Link::fd(link, format!("struct_ops {description}")))
+}
+
 /// A registered struct_ops table; dropping it unregisters (deletes the map element).
 #[derive(Debug)]
 pub struct StructOps {
@@ -260,36 +440,8 @@ pub fn register(
 ) -> Result<StructOps> {
     let description = format!("{} {name}", layout.type_name);
     let value = layout.value(name, programs)?;
-    // The kernel takes a BTF object for every map with BTF type ids, even when the value
-    // type is vmlinux's: a one-type BTF does.
-    let btf =
-        oxbpf_sys::bpf::btf_load(&minimal_btf(), &mut []).map_err(|source| Error::Kernel {
-            what: format!("the BTF of the struct_ops map of {description}"),
-            source,
-        })?;
-    let mut attr = oxbpf_sys::bpf::MapCreate::new(MAP_TYPE_STRUCT_OPS, 4, layout.value_size, 1);
-    attr.btf_vmlinux_value_type_id = layout.value_type_id;
-    attr.btf_fd = btf.raw() as u32;
-    attr.map_name = oxbpf_sys::bpf::object_name(name);
-    let map = oxbpf_sys::bpf::map_create(&attr).map_err(|source| Error::Rejected {
-        what: format!("the struct_ops map of {description}"),
-        source,
-        hint: "struct_ops maps need Linux 5.6 and CAP_BPF + CAP_NET_ADMIN (tcp) or CAP_SYS_ADMIN"
-            .into(),
-    })?;
-    oxbpf_sys::bpf::map_update_elem(map.as_fd(), &0u32.to_ne_bytes(), &value, 0).map_err(
-        |source| Error::Rejected {
-            what: description.clone(),
-            source,
-            hint: format!(
-                "each program must be BPF_PROG_TYPE_STRUCT_OPS with attach_btf_id {} and \
-                 expected_attach_type = its member's index; required members must be set \
-                 and the name must be unused",
-                layout.type_id
-            ),
-        },
-    )?;
-    Ok(StructOps { map, description })
+    let map = create_map(layout, name, false)?;
+    register_value(layout, map, &value, description)
 }
 
 #[cfg(test)]
@@ -309,18 +461,21 @@ mod tests {
                     index: 0,
                     offset: 0,
                     is_func: true,
+                    size: 8,
                 },
                 OpsMember {
                     name: "name".into(),
                     index: 1,
                     offset: 16,
                     is_func: false,
+                    size: 16,
                 },
                 OpsMember {
                     name: "past_end".into(),
                     index: 2,
                     offset: 44,
                     is_func: true,
+                    size: 8,
                 },
             ],
         }
@@ -353,6 +508,83 @@ mod tests {
         );
         assert!(l.value("a_name_of_16_byt", &[]).is_err(), "too long");
         assert!(l.value("", &[]).is_err(), "empty");
+    }
+
+    #[test]
+    fn value_from_shadow_copies_data_sets_fds_and_skips_zero_unknowns() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let fd = std::os::fd::AsFd::as_fd(&f);
+        let l = layout();
+        let mut name = [0u8; 16];
+        name[..4].copy_from_slice(b"obj1");
+        let zero8 = [0u8; 8];
+        let v = l
+            .value_from_shadow(&[
+                ShadowMember {
+                    name: "run",
+                    bytes: &zero8,
+                    is_func: true,
+                    program: Some(fd),
+                },
+                ShadowMember {
+                    name: "name",
+                    bytes: &name,
+                    is_func: false,
+                    program: None,
+                },
+                ShadowMember {
+                    name: "newer_kernels_only",
+                    bytes: &zero8,
+                    is_func: true,
+                    program: None,
+                },
+            ])
+            .unwrap();
+        assert_eq!(
+            u64::from_ne_bytes(v[8..16].try_into().unwrap()),
+            fd.as_raw_fd() as u64
+        );
+        assert_eq!(&v[24..40], &name);
+    }
+
+    #[test]
+    fn value_from_shadow_rejects_unknown_set_members_and_size_mismatch() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let fd = std::os::fd::AsFd::as_fd(&f);
+        let l = layout();
+        let err = l
+            .value_from_shadow(&[ShadowMember {
+                name: "missing",
+                bytes: &[0; 8],
+                is_func: true,
+                program: Some(fd),
+            }])
+            .unwrap_err();
+        assert!(err.to_string().contains("no such member"), "{err}");
+        let err = l
+            .value_from_shadow(&[ShadowMember {
+                name: "name",
+                bytes: &[1; 8],
+                is_func: false,
+                program: None,
+            }])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("8 bytes in the object, 16"),
+            "{err}"
+        );
+        let err = l
+            .value_from_shadow(&[ShadowMember {
+                name: "name",
+                bytes: &[0; 8],
+                is_func: true,
+                program: Some(fd),
+            }])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("function pointer on one side"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod arena;
 #[cfg(feature = "tokio")]
 mod asyncio;
 mod batch;
@@ -54,6 +55,7 @@ mod storage;
 mod typed;
 mod userring;
 
+pub use arena::Arena;
 #[cfg(feature = "tokio")]
 pub use asyncio::{AsyncPerfBuffer, AsyncRingBuf};
 pub use batch::{BatchOutcome, BatchToken, Batches};

@@ -59,6 +59,74 @@ impl MmapRegion {
         Ok(MmapRegion { ptr, len, prot })
     }
 
+    /// Maps `len` bytes of `fd` at `offset` shared, at exactly the user address `addr`
+    /// (page-aligned), or where the kernel chooses when `addr` is 0 — as an arena map
+    /// needs, whose user address is fixed at creation (`map_extra`). Never replaces an
+    /// existing mapping: an address range already in use is an error
+    /// (`MAP_FIXED_NOREPLACE`, Linux 4.17+), not silently overwritten memory.
+    pub fn map_at(
+        fd: BorrowedFd<'_>,
+        addr: usize,
+        len: usize,
+        offset: usize,
+        prot: Prot,
+    ) -> Result<Self> {
+        if addr == 0 {
+            return Self::map(fd, len, offset, prot);
+        }
+        if len == 0 {
+            return Err(Error::Invalid("mmap of 0 bytes".into()));
+        }
+        if addr % crate::page_size() != 0 || addr.checked_add(len).is_none() {
+            return Err(Error::Invalid(format!(
+                "mmap at {addr:#x} ({len} bytes): the address is not page-aligned or the range overflows"
+            )));
+        }
+        let p = match prot {
+            Prot::Read => libc::PROT_READ,
+            Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+        };
+        // SAFETY: MAP_FIXED_NOREPLACE never unmaps or overlays an existing mapping (the
+        // kernel fails with EEXIST instead), so no Rust object's memory is aliased; the fd
+        // is live for the call; the result is checked against MAP_FAILED below.
+        let ptr = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                p,
+                libc::MAP_SHARED | libc::MAP_FIXED_NOREPLACE,
+                fd.as_raw_fd(),
+                offset as libc::off_t,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            let e = Error::last("mmap");
+            if e.errno() == Some(crate::Errno::EEXIST) {
+                return Err(Error::Invalid(format!(
+                    "mmap at {addr:#x} ({len} bytes): the address range is already mapped in this process"
+                )));
+            }
+            return Err(e);
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>())
+            .ok_or_else(|| Error::Invalid("mmap returned NULL".into()))?;
+        let region = MmapRegion { ptr, len, prot };
+        if ptr.as_ptr() as usize != addr {
+            // A kernel before 4.17 ignores MAP_FIXED_NOREPLACE and treats addr as a hint;
+            // dropping `region` unmaps what it chose instead.
+            return Err(Error::Invalid(format!(
+                "mmap at {addr:#x}: the kernel placed the mapping at {:#x} (needs Linux 4.17 for MAP_FIXED_NOREPLACE)",
+                ptr.as_ptr() as usize
+            )));
+        }
+        Ok(region)
+    }
+
+    /// The user address the region starts at.
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len

@@ -61,6 +61,10 @@ pub struct Collection {
     _btf_fd: Option<BtfFd>,
     warnings: Vec<String>,
     core: Vec<oxbpf_reloc::ReloExplanation>,
+    /// Arena maps mapped into this process (at their `map_extra` address).
+    arenas: Vec<oxbpf_maps::Arena>,
+    /// struct_ops maps, value written (plain ones registered).
+    struct_ops: Vec<crate::struct_ops::StructOpsMap>,
 }
 
 impl Collection {
@@ -82,6 +86,9 @@ impl Collection {
         features: &BtfFeatures,
     ) -> Result<Collection> {
         crate::memlock::ensure();
+        // struct_ops: kernel layouts, and the member index of each struct_ops program.
+        let (spec, struct_ops) = crate::struct_ops::prepare(spec)?;
+        let spec: &ObjectSpec = &spec;
         let mut warnings = Vec::new();
         warnings.extend(crate::doctor::arch::check_object(spec));
         let btf = spec.btf_for_load()?;
@@ -106,7 +113,12 @@ impl Collection {
         let mut maps = Vec::with_capacity(spec.maps.len());
         let mut pins = Vec::with_capacity(spec.maps.len());
         let mut pin_root = opts.pin_root.clone();
-        for m in &spec.maps {
+        for (i, m) in spec.maps.iter().enumerate() {
+            if m.kind == MapKind::StructOps {
+                maps.push(struct_ops.create_map(i, m)?);
+                pins.push(None);
+                continue;
+            }
             let (map, pin) = create_or_reuse_map(
                 m,
                 parsed.as_ref(),
@@ -117,6 +129,8 @@ impl Collection {
             maps.push(map);
             pins.push(pin);
         }
+        let arenas = crate::arena::map_arenas(spec, &maps)?;
+        crate::map_init::fill_map_slots(spec, &maps)?;
 
         let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
         let mut core = Vec::new();
@@ -127,7 +141,7 @@ impl Collection {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
             }
-            prepared.push(prepare_program(
+            let mut prog = prepare_program(
                 spec,
                 i,
                 &maps,
@@ -137,7 +151,11 @@ impl Collection {
                 &mut targets,
                 &mut core,
                 opts,
-            )?);
+            )?;
+            if let Some(id) = struct_ops.attach_btf_id(&p.name) {
+                prog.attach_btf_id = id;
+            }
+            prepared.push(prog);
         }
         link_attach_targets(&mut prepared, parsed.as_ref());
         let programs = load_programs(
@@ -148,6 +166,8 @@ impl Collection {
             &core,
             opts,
         )?;
+        crate::map_init::fill_prog_slots(spec, &maps, &programs)?;
+        let struct_ops = struct_ops.register(spec, &maps, &programs)?;
         let types = spec
             .maps
             .iter()
@@ -172,6 +192,8 @@ impl Collection {
             _btf_fd: btf_fd,
             warnings,
             core,
+            arenas,
+            struct_ops,
         })
     }
 
@@ -220,6 +242,23 @@ impl Collection {
         self.maps.iter()
     }
 
+    /// Arena map `name` (`BPF_MAP_TYPE_ARENA`) mapped into this process at the address
+    /// the object asked for: its bytes, shared with the programs.
+    pub fn arena(&self, name: &str) -> Option<&oxbpf_maps::Arena> {
+        self.arenas.iter().find(|a| a.name() == name)
+    }
+
+    /// The struct_ops map called `name` (the variable in `.struct_ops` /
+    /// `.struct_ops.link`).
+    pub fn struct_ops(&self, name: &str) -> Option<&crate::struct_ops::StructOpsMap> {
+        self.struct_ops.iter().find(|s| s.name() == name)
+    }
+
+    /// All struct_ops maps, in the object's order.
+    pub fn struct_ops_maps(&self) -> impl Iterator<Item = &crate::struct_ops::StructOpsMap> {
+        self.struct_ops.iter()
+    }
+
     /// The loaded program called `name`.
     pub fn program(&self, name: &str) -> Option<&Program> {
         self.programs.iter().find(|p| p.name() == name)
@@ -265,9 +304,14 @@ impl Collection {
     pub fn attach_all(&self) -> Result<Vec<oxbpf_attach::Link>> {
         let mut links = Vec::new();
         for p in &self.programs {
-            if p.can_attach() {
+            // struct_ops programs run through their map (its expected_attach_type is a
+            // member index, not a hook).
+            if p.can_attach() && p.def().prog_type != ProgramType::STRUCT_OPS {
                 links.push(p.attach()?);
             }
+        }
+        for s in self.struct_ops.iter().filter(|s| s.is_link()) {
+            links.push(s.attach()?);
         }
         Ok(links)
     }
@@ -676,6 +720,14 @@ fn create_map(
         source,
     };
     let mut attr = map_create_attr(m, btf, btf_fd).map_err(err)?;
+    // A map-in-map's inner template: created for its fd, closed once the outer exists.
+    let inner = match m.inner.as_deref() {
+        Some(inner) => Some(create_map(inner, btf, btf_fd, warnings)?),
+        None => None,
+    };
+    if let Some(inner) = &inner {
+        attr.inner_map_fd = inner.map_fd().raw() as u32;
+    }
     let fd = match bpf::map_create(&attr) {
         Ok(fd) => fd,
         Err(e) if attr.btf_fd != 0 && e.errno() != Some(Errno::EPERM) => {

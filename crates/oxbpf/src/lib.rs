@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod arena;
 mod attach_target;
 mod collection;
 pub mod doctor;
@@ -28,14 +29,17 @@ mod error;
 pub mod features;
 pub mod kernel_btf;
 mod load_pool;
+mod map_init;
 mod memlock;
 mod program;
+mod struct_ops;
 pub mod verifier;
 
 pub use collection::{Collection, LoadOptions};
 pub use error::{Error, ErrorClass, Result};
 pub use oxbpf_obj::ObjectSpec;
 pub use program::Program;
+pub use struct_ops::StructOpsMap;
 pub use verifier::{SourceLine, VerifierError};
 
 pub use oxbpf_asm as asm;

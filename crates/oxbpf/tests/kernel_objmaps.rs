@@ -1,0 +1,249 @@
+//! Maps an object fills in itself: map-in-map and prog-array initial slots (mapinmap),
+//! struct_ops maps built from `.struct_ops` / `.struct_ops.link` variables
+//! (struct_ops_obj: two TCP congestion controls, used by a real TCP connection), and an
+//! arena with `__arena` globals shared through a fixed-address mapping (arena, 6.9+).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::process::Command;
+
+use oxbpf::maps::Map;
+use oxbpf::obj::{MapType, ObjectSpec};
+use oxbpf::sys::bpf::{self, MapCreate};
+use oxbpf::{Collection, LoadOptions};
+
+fn load(name: &str) -> (ObjectSpec, Collection) {
+    let spec = ObjectSpec::from_file(common::fixture(name)).unwrap();
+    let coll = Collection::load(&spec, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    (spec, coll)
+}
+
+/// Runs a socket filter once on a 64-byte packet and returns its return value.
+fn run_skb(coll: &Collection, prog: &str) -> u32 {
+    let p = coll.program(prog).unwrap();
+    bpf::prog_test_run(p.fd().as_fd(), &mut [], &[0u8; 64])
+        .unwrap_or_else(|e| panic!("running {prog}: {e}"))
+        .retval
+}
+
+fn set_u32(map: &Map, key: u32, value: u32) {
+    map.update(&key.to_ne_bytes(), &value.to_ne_bytes(), 0)
+        .unwrap();
+}
+
+#[test]
+fn map_in_map_slots_hold_the_inner_maps_the_object_names() {
+    if !common::have_bpf() {
+        return;
+    }
+    let (_, coll) = load("mapinmap.bpf.o");
+    set_u32(coll.map("inner_a").unwrap(), 0, 11);
+    set_u32(coll.map("inner_b").unwrap(), 0, 22);
+    assert_eq!(run_skb(&coll, "read_outer"), 0);
+    let bss = coll.global_data(".bss").unwrap();
+    let empty = 0xffff_ffff;
+    // outer_arr = { [0] = &inner_b, [2] = &inner_a }
+    assert_eq!(bss.get::<[u32; 3]>("arr_seen").unwrap(), [22, empty, 11]);
+    // outer_hash = { [1] = &inner_a, [4] = &inner_b }
+    assert_eq!(
+        bss.get::<[u32; 5]>("hash_seen").unwrap(),
+        [empty, 11, empty, empty, 22]
+    );
+    // The slots hold the very maps the collection has: a change shows through them.
+    set_u32(coll.map("inner_a").unwrap(), 0, 33);
+    run_skb(&coll, "read_outer");
+    assert_eq!(bss.get::<[u32; 3]>("arr_seen").unwrap(), [22, empty, 33]);
+}
+
+#[test]
+fn inner_template_decides_which_maps_fit_a_slot() {
+    if !common::have_bpf() {
+        return;
+    }
+    let (_, coll) = load("mapinmap.bpf.o");
+    let templ = coll.map("templ_only").unwrap();
+    assert_eq!(templ.def().map_type, MapType::HASH_OF_MAPS.0);
+    assert!(templ.lookup(&0u32.to_ne_bytes()).unwrap().is_none());
+    // The template is HASH, u64 -> u64, 8 entries: a map like it fits, an array does not.
+    let fits = bpf::map_create(&MapCreate::new(MapType::HASH.0, 8, 8, 8)).unwrap();
+    templ
+        .update(&0u32.to_ne_bytes(), &(fits.raw() as u32).to_ne_bytes(), 0)
+        .unwrap();
+    let other = bpf::map_create(&MapCreate::new(MapType::ARRAY.0, 4, 8, 8)).unwrap();
+    let err = templ
+        .update(&1u32.to_ne_bytes(), &(other.raw() as u32).to_ne_bytes(), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("EINVAL"), "{err}");
+}
+
+#[test]
+fn prog_array_slots_hold_the_programs_the_object_names() {
+    if !common::have_bpf() {
+        return;
+    }
+    let (_, coll) = load("mapinmap.bpf.o");
+    let bss = coll.global_data(".bss").unwrap();
+    // jmp = { [1] = tail_one, [3] = tail_three }; an empty slot falls through to 100.
+    for (idx, want) in [(0u32, 100u32), (1, 1), (2, 100), (3, 3)] {
+        bss.set("tail_idx", &idx).unwrap();
+        assert_eq!(run_skb(&coll, "tail_entry"), want, "tail_idx {idx}");
+    }
+}
+
+fn available_cc() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .unwrap_or_default()
+}
+
+fn cc_registered(name: &str) -> bool {
+    available_cc().split_whitespace().any(|n| n == name)
+}
+
+/// A network namespace (lo up) whose default congestion control is set by the test;
+/// deleted on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new() -> Netns {
+        let name = format!("oxobjcc{}", std::process::id());
+        let ok = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ok(&["netns", "add", &name]);
+        let ns = Netns(name);
+        ok(&["-n", &ns.0, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// In the namespace: makes `cc` the default congestion control, then opens one TCP
+    /// connection over loopback and moves a few bytes each way.
+    fn tcp_roundtrip_with(&self, cc: &str) {
+        let ns = std::fs::File::open(format!("/run/netns/{}", self.0)).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                std::fs::write("/proc/sys/net/ipv4/tcp_congestion_control", cc)
+                    .unwrap_or_else(|e| panic!("setting the congestion control to {cc}: {e}"));
+                let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+                let (mut a, _) = l.accept().unwrap();
+                c.write_all(b"ping").unwrap();
+                let mut buf = [0u8; 4];
+                a.read_exact(&mut buf).unwrap();
+                a.write_all(b"pong").unwrap();
+                c.read_exact(&mut buf).unwrap();
+                assert_eq!(&buf, b"pong");
+            })
+            .join()
+            .unwrap()
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn struct_ops_from_the_object_register_and_run_on_a_tcp_connection() {
+    if !common::have_bpf() {
+        return;
+    }
+    let btf = match oxbpf::kernel_btf::vmlinux() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("skipping: no vmlinux BTF ({e})");
+            return;
+        }
+    };
+    if let Err(e) = oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops")
+    {
+        eprintln!("skipping: {e}");
+        return;
+    }
+    assert!(
+        !cc_registered("oxobj_cc") && !cc_registered("oxobj_ccl"),
+        "left over from an earlier run: {}",
+        available_cc()
+    );
+    let (_, coll) = load("struct_ops_obj.bpf.o");
+    let plain = coll.struct_ops("oxbpf_cc").unwrap();
+    assert_eq!(plain.type_name(), "tcp_congestion_ops");
+    assert!(!plain.is_link());
+    assert!(
+        plain.attach().is_err(),
+        "a plain struct_ops map has no link"
+    );
+    let linked = coll.struct_ops("oxbpf_cc_link").unwrap();
+    assert!(linked.is_link());
+    // The .struct_ops map registered with its value (name from the shadow data); the
+    // .struct_ops.link one waits for its link.
+    assert!(cc_registered("oxobj_cc"), "{}", available_cc());
+    assert!(!cc_registered("oxobj_ccl"), "{}", available_cc());
+
+    let bss = coll.global_data(".bss").unwrap();
+    {
+        let ns = Netns::new();
+        ns.tcp_roundtrip_with("oxobj_cc");
+    }
+    // `init` ran for the connecting and the accepted socket.
+    assert_eq!(bss.get::<u64>("init_calls").unwrap(), 2);
+
+    let links = coll.attach_all().unwrap();
+    assert_eq!(links.len(), 1, "only the .struct_ops.link map attaches");
+    assert!(cc_registered("oxobj_ccl"), "{}", available_cc());
+    {
+        let ns = Netns::new();
+        ns.tcp_roundtrip_with("oxobj_ccl");
+    }
+    assert_eq!(bss.get::<u64>("init_calls").unwrap(), 4);
+    drop(links);
+    assert!(
+        !cc_registered("oxobj_ccl"),
+        "link dropped: {}",
+        available_cc()
+    );
+    assert!(cc_registered("oxobj_cc"));
+    drop(bss);
+    drop(coll);
+    assert!(
+        !cc_registered("oxobj_cc"),
+        "collection dropped: {}",
+        available_cc()
+    );
+}
+
+#[test]
+fn arena_globals_are_shared_through_the_fixed_address_mapping() {
+    if !common::have_bpf() || !common::have_map_type(MapType::ARENA) {
+        return;
+    }
+    let (spec, coll) = load("arena.bpf.o");
+    let arena = coll.arena("arena").unwrap();
+    assert_eq!(arena.addr(), 0x1000_0000_0000, "the map_extra address");
+    assert_eq!(arena.len(), 4 * oxbpf::sys::page_size());
+    let off = |name: &str| spec.global(name).unwrap().offset as usize;
+    // Initial values from .addr_space.1.
+    assert_eq!(arena.read_u32(off("to_user")).unwrap(), 7);
+    assert_eq!(arena.read_u64(off("runs")).unwrap(), 40);
+    assert_eq!(arena.read_u32(off("from_user")).unwrap(), 0);
+    let prog = coll.program("arena_rw").unwrap();
+    for (i, input) in [20u32, 5].into_iter().enumerate() {
+        // User space writes, the program reads; the program writes, user space reads.
+        arena.write_u32(off("from_user"), input).unwrap();
+        let ret = prog.test_run(&mut []).unwrap();
+        assert_eq!(ret, input * 2 + 1);
+        assert_eq!(arena.read_u32(off("to_user")).unwrap(), input * 2 + 1);
+        assert_eq!(arena.read_u64(off("runs")).unwrap(), 41 + i as u64);
+    }
+}
