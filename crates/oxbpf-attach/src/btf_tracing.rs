@@ -76,6 +76,12 @@ pub fn attach(prog: BorrowedFd<'_>, hook: BtfHook, target: &str, cookie: u64) ->
                     Some(Errno::EINVAL | Errno::ENOTSUP | Errno::ENOTSUPP | Errno::E2BIG)
                 ) =>
         {
+            crate::fallback::note(
+                hook.section_prefix(),
+                &what,
+                "BPF_RAW_TRACEPOINT_OPEN",
+                &format!("tracing links need Linux 5.8 (BPF_LINK_CREATE: {e})"),
+            );
             link::raw_tracepoint_open(prog, None, 0).map_err(kernel)?
         }
         Err(e) => return Err(kernel(e)),

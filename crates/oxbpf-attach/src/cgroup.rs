@@ -124,7 +124,14 @@ pub fn attach_with(
         _ => {
             match bpf::link_create(prog, net::raw(dir.as_fd()), attach_type, 0, 0) {
                 Ok(link) => return Ok(Link::net(NetHold::BpfLink(link), what)),
-                Err(e) if mechanism == CgroupAttach::Auto && net::link_unsupported(&e) => {}
+                Err(e) if mechanism == CgroupAttach::Auto && net::link_unsupported(&e) => {
+                    crate::fallback::note(
+                        "cgroup",
+                        &what,
+                        "BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI",
+                        &format!("cgroup links need Linux 5.7 (BPF_LINK_CREATE: {e})"),
+                    );
+                }
                 Err(e) => return Err(net::error(&what, e, hint)),
             }
             bpf::attach_flags::ALLOW_MULTI

@@ -150,6 +150,14 @@ pub fn attach(prog: BorrowedFd<'_>, func: &str, opts: &KprobeOptions) -> Result<
             reason: "no /sys/bus/event_source/devices/kprobe (needs Linux 4.17)".into(),
         });
     }
+    if opts.mode != ProbeMode::Tracefs {
+        crate::fallback::note(
+            "kprobe",
+            &what,
+            "a tracefs kprobe_events probe",
+            "no kprobe PMU (/sys/bus/event_source/devices/kprobe needs Linux 4.17)",
+        );
+    }
     let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
         what: what.clone(),
         source,

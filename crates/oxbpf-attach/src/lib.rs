@@ -3,12 +3,15 @@
 //! Owns one module per hook family ([`tracepoint`], [`raw_tp`], [`btf_tracing`] for
 //! tp_btf/fentry/fexit/fmod_ret/LSM, [`kprobe`] with kprobe.multi, [`uprobe`] with
 //! uprobe.multi and [`symbols`] to find their targets, [`dwarf`] for
-//! source lines, [`usdt`], [`perf_event`], [`iter`]; networking: [`xdp`], [`tc`], [`cgroup`], [`sock`], [`netns`] for
-//! sk_lookup, [`netfilter`]; [`struct_ops`]) and the link lifecycle: every
+//! source lines, [`usdt`], [`perf_event`], [`iter`], [`freplace`]; networking: [`xdp`],
+//! [`tc`], [`netkit`], [`cgroup`] (skb, sock, sock_addr, sockopt, sysctl, device, sockops),
+//! [`sock`] (socket filters, sk_reuseport), [`sockmap`] (sk_msg, sk_skb), [`netns`]
+//! (sk_lookup, flow dissector), [`netfilter`]; [`struct_ops`]) and the link lifecycle: every
 //! attachment is a [`Link`] that detaches when dropped (or explicitly with
 //! [`Link::detach`]), preferring a kernel `bpf_link` and falling back to the older
-//! mechanism where the kernel lacks it. It does not load programs: callers pass the fd of
-//! a loaded program.
+//! mechanism where the kernel lacks it. Each fallback decision is a `tracing` debug event
+//! (target `oxbpf_attach`) naming the hook, the target and the reason. It does not load
+//! programs: callers pass the fd of a loaded program.
 //!
 //! ```no_run
 //! # fn f(prog: std::os::fd::BorrowedFd<'_>) -> Result<(), oxbpf_attach::Error> {
@@ -22,18 +25,22 @@
 pub mod btf_tracing;
 pub mod cgroup;
 pub mod dwarf;
+mod fallback;
+pub mod freplace;
 pub mod iter;
 pub mod kprobe;
 mod link;
 pub mod link_info;
 mod net;
 pub mod netfilter;
+pub mod netkit;
 pub mod netns;
 pub mod perf_event;
 pub mod pmu;
 pub mod probe_events;
 pub mod raw_tp;
 pub mod sock;
+pub mod sockmap;
 pub mod struct_ops;
 pub mod symbols;
 pub mod tc;

@@ -38,6 +38,8 @@ pub(crate) enum NetHold {
     },
     /// `SO_ATTACH_BPF` on a socket (a duplicate of its fd).
     Socket { sock: OwnedFd },
+    /// `SO_ATTACH_REUSEPORT_EBPF` on a socket's reuseport group (a duplicate of its fd).
+    Reuseport { sock: OwnedFd },
 }
 
 impl NetHold {
@@ -46,7 +48,7 @@ impl NetHold {
             NetHold::BpfLink(_) => LinkMechanism::BpfLink,
             NetHold::XdpNetlink { .. } | NetHold::TcFilter { .. } => LinkMechanism::Netlink,
             NetHold::ProgAttach { .. } => LinkMechanism::ProgAttach,
-            NetHold::Socket { .. } => LinkMechanism::SocketOption,
+            NetHold::Socket { .. } | NetHold::Reuseport { .. } => LinkMechanism::SocketOption,
         }
     }
 
@@ -133,6 +135,13 @@ impl NetHold {
                 Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(()),
                 r => r.map_err(detaching),
             },
+            NetHold::Reuseport { sock } => {
+                match oxbpf_sys::sockopt::detach_reuseport_bpf(sock.as_fd()) {
+                    // ENOENT: no program any more (replaced or detached by someone else).
+                    Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(()),
+                    r => r.map_err(detaching),
+                }
+            }
         }
     }
 }

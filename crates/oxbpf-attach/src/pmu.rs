@@ -87,6 +87,12 @@ pub(crate) fn attach_to_event(
     ) {
         Ok(link) => Ok(Link::perf_link(link, event, what)),
         Err(e) if cookie == 0 && link_unsupported(&e) => {
+            crate::fallback::note(
+                "perf_event",
+                &what,
+                "PERF_EVENT_IOC_SET_BPF",
+                &format!("perf-event links need Linux 5.15 (BPF_LINK_CREATE: {e})"),
+            );
             perf::set_bpf(event.as_fd(), prog).map_err(|e| kernel(&what, e))?;
             perf::enable(event.as_fd()).map_err(|e| kernel(&what, e))?;
             Ok(Link::perf_ioctl(event, what))

@@ -81,7 +81,7 @@ pub enum TcOrder<'a> {
 
 impl TcOrder<'_> {
     /// `(flags, relative_fd)` of `BPF_LINK_CREATE`.
-    fn flags(&self) -> (u32, u32) {
+    pub(crate) fn flags(&self) -> (u32, u32) {
         use bpf::attach_flags::{AFTER, BEFORE, LINK};
         match *self {
             TcOrder::Last => (AFTER, 0),
@@ -153,7 +153,12 @@ pub fn attach_with(
         ) {
             Ok(link) => return Ok(Link::net(NetHold::BpfLink(link), what)),
             Err(e) if opts.mechanism == TcAttach::Auto && net::link_unsupported(&e) => {
-                // TCX needs Linux 6.6; fall back to clsact.
+                crate::fallback::note(
+                    "tc",
+                    &what,
+                    "clsact + cls_bpf via rtnetlink",
+                    &format!("TCX needs Linux 6.6 (BPF_LINK_CREATE: {e})"),
+                );
             }
             Err(e) => return Err(net::error(&what, e, hint(&ifname, direction))),
         }

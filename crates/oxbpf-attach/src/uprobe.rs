@@ -145,6 +145,14 @@ fn attach_offset(
             reason: "uprobe_events takes neither; needs the uprobe PMU (Linux 4.17)".into(),
         });
     }
+    if opts.mode != ProbeMode::Tracefs {
+        crate::fallback::note(
+            "uprobe",
+            &what,
+            "a tracefs uprobe_events probe",
+            "no uprobe PMU (/sys/bus/event_source/devices/uprobe needs Linux 4.17)",
+        );
+    }
     let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
         what: what.clone(),
         source,

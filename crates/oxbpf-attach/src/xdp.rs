@@ -118,7 +118,12 @@ pub fn attach_with(prog: BorrowedFd<'_>, ifindex: u32, opts: &XdpOptions) -> Res
         match bpf::link_create(prog, ifindex, ATTACH_TYPE_XDP, mode, 0) {
             Ok(link) => return Ok(Link::net(NetHold::BpfLink(link), what)),
             Err(e) if opts.mechanism == XdpAttach::Auto && net::link_unsupported(&e) => {
-                // Older kernels: no BPF_XDP link type. Fall through to netlink.
+                crate::fallback::note(
+                    "xdp",
+                    &what,
+                    "rtnetlink IFLA_XDP",
+                    &format!("XDP links need Linux 5.9 (BPF_LINK_CREATE: {e})"),
+                );
             }
             Err(e) => return Err(net::error(&what, e, hint(&ifname, opts.mode))),
         }

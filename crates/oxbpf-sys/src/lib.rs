@@ -5,7 +5,7 @@
 //! events ([`link`]), mmap'd regions that unmap on drop and hand
 //! out bounds-checked views ([`mmap`]), the ring buffer's shared-memory protocol
 //! primitives ([`ringbuf`]), the perf event ring protocol ([`perf_ring`]), CPU affinity
-//! ([`sched`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), pidfds and socket cookies ([`ids`]), owned
+//! ([`sched`]), epoll ([`epoll`]), rtnetlink for XDP and TC ([`netlink`]), reuseport socket options ([`sockopt`]), whole-file read-only maps ([`filemap`]), tracefs/bpffs mounting ([`fs`]), pidfds and socket cookies ([`ids`]), owned
 //! file descriptors per kernel object ([`fd`]) and errno → [`Error`] carrying the command.
 //!
 //! It does not know about ELF, BTF types or what a program means: callers pass bytes,
@@ -35,6 +35,7 @@ pub mod perf_ring;
 pub mod pod;
 pub mod ringbuf;
 pub mod sched;
+pub mod sockopt;
 
 pub use errno::Errno;
 pub use fd::{BtfFd, LinkFd, MapFd, PerfEventFd, ProgFd};

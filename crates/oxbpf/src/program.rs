@@ -2,7 +2,7 @@
 
 use oxbpf_attach::btf_tracing::{self, BtfHook};
 use oxbpf_attach::{Link, uprobe};
-use oxbpf_obj::{AttachPoint, AttachType, SectionDef};
+use oxbpf_obj::{AttachPoint, AttachType, ProgramType, SectionDef};
 use oxbpf_sys::ProgFd;
 
 use crate::error::{Error, Result};
@@ -63,6 +63,10 @@ impl Program {
 
     /// True if the section names a hook that [`Program::attach`] supports.
     pub fn can_attach(&self) -> bool {
+        if self.def.prog_type == ProgramType::EXT {
+            // Loaded against its target (the load fails without one), attached there.
+            return true;
+        }
         match &self.def.attach {
             AttachPoint::Tracepoint { .. }
             | AttachPoint::RawTracepoint { .. }
@@ -106,6 +110,9 @@ impl Program {
             program: self.name.clone(),
             source,
         };
+        if self.def.prog_type == ProgramType::EXT {
+            return self.attach_freplace();
+        }
         if let Some(reason) = net::explicit_attach_reason(&self.def) {
             return Err(self.cannot(&reason));
         }
@@ -232,6 +239,30 @@ impl Program {
                 source,
             }
         })
+    }
+
+    /// Attaches this freplace (EXT) program in place of the function it was loaded against
+    /// ([`crate::LoadOptions::set_attach_target`]).
+    pub fn attach_freplace(&self) -> Result<Link> {
+        let func = self.section_target().unwrap_or(self.name.as_str());
+        oxbpf_attach::freplace::attach(self.fd.as_fd(), None, func).map_err(|source| {
+            Error::Attach {
+                program: self.name.clone(),
+                source,
+            }
+        })
+    }
+
+    /// Attaches this freplace (EXT) program in place of global function `func` of the
+    /// loaded program `target` (which must have the same signature as the one the
+    /// program was loaded against).
+    pub fn attach_freplace_to(&self, target: &Program, func: &str) -> Result<Link> {
+        oxbpf_attach::freplace::attach(self.fd.as_fd(), Some(target.fd.as_fd()), func).map_err(
+            |source| Error::Attach {
+                program: self.name.clone(),
+                source,
+            },
+        )
     }
 
     fn cannot(&self, reason: &str) -> Error {
