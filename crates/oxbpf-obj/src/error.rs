@@ -112,6 +112,14 @@ pub enum Error {
         /// The BTF error.
         source: oxbpf_btf::Error,
     },
+    /// An extern (undefined symbol) that is not a valid `__kconfig` / `__ksym` / kfunc.
+    #[error("extern {name:?}: {reason}")]
+    BadExtern {
+        /// The extern's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// [`set_global`](crate::ObjectSpec::set_global) was given an unknown name or wrong size.
     #[error("global variable {name:?}: {reason}")]
     Global {

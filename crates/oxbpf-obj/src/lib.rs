@@ -27,6 +27,7 @@
 
 mod elf;
 mod error;
+pub mod externs;
 pub mod kinds;
 mod maps;
 mod parse;
@@ -39,6 +40,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{Error, Result};
+pub use externs::{Extern, ExternKind, KconfigExtern, KconfigType};
 pub use kinds::{AttachType, MapType, ProgramType};
 pub use oxbpf_btf;
 pub use section::{AttachPoint, SectionDef};
@@ -70,6 +72,9 @@ pub struct ObjectSpec {
     /// ELF section sizes and symbol offsets the BTF's DATASECs refer to (clang leaves
     /// their sizes and variable offsets for the loader to fill in).
     pub datasec_layout: DatasecLayout,
+    /// The externs (`__kconfig`, `__ksym`, kfuncs), in libbpf's order; `__kconfig` ones
+    /// live in the `.kconfig` map of [`ObjectSpec::maps`].
+    pub externs: Vec<Extern>,
 }
 
 /// The ELF facts [`ObjectSpec::btf_for_load`] completes the BTF with.
@@ -133,11 +138,31 @@ impl ObjectSpec {
         }
     }
 
+    /// The extern with this name.
+    pub fn extern_by_name(&self, name: &str) -> Option<&Extern> {
+        self.externs.iter().find(|e| e.name == name)
+    }
+
+    /// Index of the synthesized `.kconfig` map in [`ObjectSpec::maps`], if the object has
+    /// `__kconfig` externs.
+    pub fn kconfig_map(&self) -> Option<usize> {
+        self.maps
+            .iter()
+            .position(|m| m.section == externs::KCONFIG_SEC && matches!(m.kind, MapKind::Data(_)))
+    }
+
     /// The object's BTF ready for `BPF_BTF_LOAD`: DATASEC sizes and variable offsets filled
-    /// in from the ELF, variables sorted by offset. `None` if the object has no BTF.
+    /// in from the ELF, variables sorted by offset, and the extern DATASECs (`.kconfig`,
+    /// `.ksyms`) completed as libbpf does. `None` if the object has no BTF.
     pub fn btf_for_load(&self) -> Result<Option<Vec<u8>>> {
         let Some(btf) = self.btf()? else {
             return Ok(None);
+        };
+        let with_externs = externs::btf_with_externs(&btf, &self.externs)?;
+        let btf = match &with_externs {
+            Some(b) => oxbpf_btf::Btf::parse(b)
+                .map_err(|e| Error::btf("parsing .BTF with externs completed", e))?,
+            None => btf,
         };
         let l = &self.datasec_layout;
         let section_size = |name: &str| {

@@ -283,6 +283,8 @@ struct RelocCtx<'e, 'a> {
     maps: &'e [FoundMap],
     map_by_def: HashMap<(usize, u64), usize>,
     data_by_shndx: HashMap<usize, usize>,
+    /// ELF symbol index → index into `ObjectSpec::externs`.
+    extern_by_sym: &'e HashMap<u32, usize>,
 }
 
 impl RelocCtx<'_, '_> {
@@ -331,9 +333,16 @@ impl RelocCtx<'_, '_> {
                 if sym.name.is_empty() {
                     return Err(fail("undefined symbol without a name".into()));
                 }
+                let Some(&index) = self.extern_by_sym.get(&rel.sym) else {
+                    return Err(fail(
+                        "undefined symbol is not an extern (binding GLOBAL or WEAK, type NOTYPE)"
+                            .into(),
+                    ));
+                };
                 return Ok((
                     RelocTarget::Extern {
                         name: sym.name.to_string(),
+                        index,
                     },
                     sym_name,
                 ));
@@ -467,12 +476,14 @@ fn apply_relocations(
     programs: &mut [ProgramSpec],
     subprograms: &mut [ProgramSpec],
     funcs: &HashMap<usize, Vec<(u64, u64, FuncRef)>>,
+    extern_by_sym: &HashMap<u32, usize>,
 ) -> Result<()> {
     let mut ctx = RelocCtx {
         elf,
         maps,
         map_by_def: HashMap::new(),
         data_by_shndx: HashMap::new(),
+        extern_by_sym,
     };
     for (i, m) in maps.iter().enumerate() {
         match m.spec.kind {
@@ -581,7 +592,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
     )?);
 
     let globals = globals(&elf, &found, btf.as_ref())?;
-    apply_relocations(&elf, &found, &mut programs, &mut subprograms, &funcs)?;
+    let (externs, extern_by_sym) = crate::externs::collect(&elf, btf.as_ref())?;
+    apply_relocations(
+        &elf,
+        &found,
+        &mut programs,
+        &mut subprograms,
+        &funcs,
+        &extern_by_sym,
+    )?;
 
     let datasec_layout = datasec_layout(&elf);
     Ok(ObjectSpec {
@@ -590,7 +609,12 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
         kernel_version,
         programs,
         subprograms,
-        maps: found.into_iter().map(|m| m.spec).collect(),
+        maps: found
+            .into_iter()
+            .map(|m| m.spec)
+            .chain(crate::externs::kconfig_map(&externs))
+            .collect(),
+        externs,
         globals,
         btf: btf_bytes,
         btf_ext,

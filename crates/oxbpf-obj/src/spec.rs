@@ -65,10 +65,13 @@ pub enum RelocTarget {
         /// Byte offset of the callback's first instruction in that section.
         offset: u64,
     },
-    /// An undefined symbol (kconfig, ksym, kfunc): resolved by a later stage.
+    /// An undefined symbol (kconfig, ksym, kfunc): resolved by a later stage. `ld_imm64`
+    /// loads its value or address, `call` calls a kfunc.
     Extern {
         /// The extern's name.
         name: String,
+        /// Index into [`ObjectSpec::externs`](crate::ObjectSpec::externs).
+        index: usize,
     },
 }
 

@@ -357,12 +357,37 @@ char LICENSE[] SEC("license") = "GPL";
     let p = spec.program("prog").unwrap();
     assert_eq!(p.def.expected_attach_type, Some(AttachType::TRACE_RAW_TP));
     let names: Vec<&RelocTarget> = p.relocations.iter().map(|r| &r.target).collect();
+    let index = |n: &str| spec.externs.iter().position(|e| e.name == n).unwrap();
     assert!(names.contains(&&RelocTarget::Extern {
-        name: "LINUX_KERNEL_VERSION".into()
+        name: "LINUX_KERNEL_VERSION".into(),
+        index: index("LINUX_KERNEL_VERSION"),
     }));
     assert!(names.contains(&&RelocTarget::Extern {
-        name: "bpf_rcu_read_lock".into()
+        name: "bpf_rcu_read_lock".into(),
+        index: index("bpf_rcu_read_lock"),
     }));
+    let kv = spec.extern_by_name("LINUX_KERNEL_VERSION").unwrap();
+    assert!(kv.weak);
+    assert!(matches!(
+        kv.kind,
+        oxbpf_obj::ExternKind::Kconfig(oxbpf_obj::KconfigExtern {
+            ty: oxbpf_obj::KconfigType::Int,
+            size: 4,
+            offset: 0,
+            ..
+        })
+    ));
+    let kf = spec.extern_by_name("bpf_rcu_read_lock").unwrap();
+    assert!(!kf.weak);
+    assert!(matches!(kf.kind, oxbpf_obj::ExternKind::Kfunc { .. }));
+    // The .kconfig map is synthesized, and the BTF completes for the kernel (it failed
+    // with "no ELF section of that name" for .ksyms before).
+    let m = &spec.maps[spec.kconfig_map().unwrap()];
+    assert_eq!(m.value_size, 4);
+    let btf = spec.btf_for_load().unwrap().unwrap();
+    let btf = oxbpf_obj::oxbpf_btf::Btf::parse(&btf).unwrap();
+    let (_, ks) = btf.datasec_by_name(".ksyms").unwrap().unwrap();
+    assert_eq!(ks.size, 4);
 }
 
 #[test]

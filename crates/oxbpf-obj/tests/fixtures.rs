@@ -26,7 +26,7 @@ fn every_fixture_parses_and_its_btf_completes() {
             assert!(!spec.programs.is_empty(), "{}", path.display());
             let btf = spec
                 .btf_for_load()
-                .unwrap()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
                 .expect("fixtures are built with -g");
             // Completed: every DATASEC has a size now.
             let parsed = oxbpf_btf::Btf::parse(&btf).unwrap();

@@ -97,6 +97,20 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A strong (non-`__weak`) extern the program uses was not found on this kernel.
+    #[error(
+        "program {program:?}: {kind} {name:?} not found on this kernel (insn {insn}); declare it __weak to make it optional"
+    )]
+    UnresolvedExtern {
+        /// The entry program.
+        program: String,
+        /// The extern's name.
+        name: String,
+        /// "kconfig", "ksym", "typeless ksym" or "kfunc".
+        kind: &'static str,
+        /// Slot index in the linked program of the first use.
+        insn: usize,
+    },
     /// `resolve_maps` got no fd for a map the program uses.
     #[error("insn {insn}: no file descriptor for map #{map} (symbol {symbol:?})")]
     MissingMapFd {

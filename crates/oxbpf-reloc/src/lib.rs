@@ -10,8 +10,11 @@
 //! [`core_relo`] applies CO-RE relocations against target BTF (all relocation kinds,
 //! candidate search, poisoning, an explanation per relocation).
 //!
-//! It does not touch the kernel (fds and target BTF come from the caller), read ELF (that
-//! is `oxbpf-obj`), or resolve externs yet (a later stage).
+//! [`resolve_externs`] patches `__kconfig` / `__ksym` / kfunc references with values the
+//! caller resolved on the kernel (weak kfuncs that are absent are poisoned as libbpf does).
+//!
+//! It does not touch the kernel (fds, target BTF and extern values come from the caller)
+//! or read ELF (that is `oxbpf-obj`).
 //!
 //! ```
 //! use oxbpf_asm::Insn;
@@ -29,7 +32,7 @@
 //! let spec = ObjectSpec {
 //!     license: "GPL".into(), kernel_version: None, programs: vec![prog],
 //!     subprograms: vec![], maps: vec![], globals: vec![], btf: None, btf_ext: None,
-//!     datasec_layout: Default::default(),
+//!     datasec_layout: Default::default(), externs: vec![],
 //! };
 //! let linked = link_program(&spec, 0)?;
 //! assert_eq!(linked.insns.len(), 2);
@@ -41,12 +44,14 @@
 #[path = "core/mod.rs"]
 pub mod core_relo;
 mod error;
+pub mod externs;
 mod link;
 
 pub use core_relo::{
     ReloExplanation, ReloKind, ReloResult, Targets, apply_core, calc_relo, patch_insn,
 };
 pub use error::{CallKind, Error, Result};
+pub use externs::{ExternValue, resolve_externs};
 pub use link::{FuncInfo, LineInfo, LinkedProgram, link_program};
 pub use oxbpf_obj::{ObjectSpec, RelocTarget, Relocation};
 

@@ -45,6 +45,7 @@ fn spec(programs: Vec<ProgramSpec>, subprograms: Vec<ProgramSpec>) -> ObjectSpec
         btf: None,
         btf_ext: None,
         datasec_layout: Default::default(),
+        externs: vec![],
     }
 }
 
@@ -324,6 +325,7 @@ fn extern_calls_are_carried_not_linked() {
             0,
             RelocTarget::Extern {
                 name: "bpf_rcu_read_lock".into(),
+                index: 0,
             },
             "bpf_rcu_read_lock",
         )],

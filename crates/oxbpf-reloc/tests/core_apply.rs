@@ -130,6 +130,7 @@ fn object() -> ObjectSpec {
         btf: Some(b.build()),
         btf_ext: Some(ext.build(Endian::Little)),
         datasec_layout: Default::default(),
+        externs: vec![],
     }
 }
 

@@ -357,6 +357,9 @@ pub struct ProgLoad<'a> {
     pub attach_btf_id: u32,
     /// `attach_prog_fd` / `attach_btf_obj_fd`.
     pub attach_fd: Option<BorrowedFd<'a>>,
+    /// `fd_array`: BTF object fds of modules whose kfuncs the program calls (a kfunc call's
+    /// `off` indexes it; 0 means vmlinux, so slot 0 is conventionally `None`, passed as 0).
+    pub fd_array: &'a [Option<BorrowedFd<'a>>],
 }
 
 /// The verifier's verdict on a failed load, and the log of any load.
@@ -392,6 +395,11 @@ pub fn prog_load(p: &ProgLoad<'_>, log_level: u32, log: &mut [u8]) -> LoadOutcom
     if let Some(b) = log.first_mut() {
         *b = 0;
     }
+    let fd_array: Vec<i32> = p
+        .fd_array
+        .iter()
+        .map(|f| f.map_or(0, |f| raw(f) as i32))
+        .collect();
     let mut a = ProgLoadAttr {
         prog_type: p.prog_type,
         insn_cnt: (p.insns.len() / 8) as u32,
@@ -429,6 +437,7 @@ pub fn prog_load(p: &ProgLoad<'_>, log_level: u32, log: &mut [u8]) -> LoadOutcom
         },
         attach_btf_id: p.attach_btf_id,
         attach_prog_fd: p.attach_fd.map_or(0, raw),
+        fd_array: slice_ptr(&fd_array),
         ..Default::default()
     };
     let ret = sys_bpf(cmd::PROG_LOAD, &mut a);
@@ -806,6 +815,31 @@ pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BtfInfo> {
     info.btf = 0;
     info.name = 0;
     Ok(info)
+}
+
+/// The info and name of a BTF object ("vmlinux", a module's name, or "" for loaded BTF
+/// and on kernels before 5.11, which record no name), without copying its bytes.
+pub fn btf_name(fd: BorrowedFd<'_>) -> Result<(BtfInfo, String)> {
+    let mut name = vec![0u8; 64];
+    let mut info = BtfInfo {
+        name: ptr(name.as_mut_ptr()),
+        name_len: name.len() as u32,
+        ..Default::default()
+    };
+    match btf_info_into(fd, &mut info) {
+        // Before 5.11 bpf_btf_info ends at `id` and a non-zero tail is refused.
+        Err(e) if e.errno() == Some(Errno::E2BIG) => {
+            name.clear();
+            info = BtfInfo::default();
+            btf_info_into(fd, &mut info)?;
+        }
+        r => r?,
+    }
+    let n = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    name.truncate(n);
+    info.btf = 0;
+    info.name = 0;
+    Ok((info, String::from_utf8_lossy(&name).into_owned()))
 }
 
 /// The raw bytes and name of a BTF object ("vmlinux", a module's name, or "" for loaded

@@ -34,6 +34,10 @@ pub struct LoadOptions {
     /// (`std::thread::available_parallelism`), 1 one after the other in the caller's
     /// thread. A program loaded against another one of the object waits for it.
     pub jobs: usize,
+    /// A kernel config file (plain or gzip) for `__kconfig` externs, read before the
+    /// system's (`/boot/config-$(uname -r)`, then `/proc/config.gz`), which fills in the
+    /// values it does not set.
+    pub kconfig: Option<std::path::PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -45,6 +49,7 @@ impl Default for LoadOptions {
             kernel_btf: None,
             pin_root: None,
             jobs: 0,
+            kconfig: None,
         }
     }
 }
@@ -86,6 +91,9 @@ impl Collection {
         features: &BtfFeatures,
     ) -> Result<Collection> {
         crate::memlock::ensure();
+        // Externs resolved once per load; the `.kconfig` map gets its values here.
+        let (spec, externs) = crate::externs::prepare(spec, opts)?;
+        let spec: &ObjectSpec = &spec;
         // struct_ops: kernel layouts, and the member index of each struct_ops program.
         let (spec, struct_ops) = crate::struct_ops::prepare(spec)?;
         let spec: &ObjectSpec = &spec;
@@ -151,6 +159,7 @@ impl Collection {
                 &mut targets,
                 &mut core,
                 opts,
+                &externs,
             )?;
             if let Some(id) = struct_ops.attach_btf_id(&p.name) {
                 prog.attach_btf_id = id;
@@ -165,6 +174,7 @@ impl Collection {
             parsed.as_ref(),
             &core,
             opts,
+            &externs,
         )?;
         crate::map_init::fill_prog_slots(spec, &maps, &programs)?;
         let struct_ops = struct_ops.register(spec, &maps, &programs)?;
@@ -353,6 +363,7 @@ fn prepare_program<'s>(
     targets: &mut Option<oxbpf_reloc::Targets<'static, 'static>>,
     core: &mut Vec<oxbpf_reloc::ReloExplanation>,
     opts: &LoadOptions,
+    externs: &crate::externs::Externs,
 ) -> Result<PreparedProgram<'s>> {
     let p = &spec.programs[i];
     let reloc = |source: oxbpf_reloc::Error| Error::Reloc {
@@ -377,6 +388,13 @@ fn prepare_program<'s>(
         maps.get(idx).map(|m: &Map| m.map_fd().raw())
     })
     .map_err(reloc)?;
+    let kconfig_fd = spec.kconfig_map().and_then(|k| maps.get(k));
+    externs.patch(
+        spec,
+        &p.name,
+        &mut linked,
+        kconfig_fd.map(|m| m.map_fd().raw()),
+    )?;
     // Kernels without BTF_KIND_FUNC take no func_info/line_info (as in libbpf).
     let with_btf = btf_fd.is_some() && features.func && !linked.func_info.is_empty();
     let func_info: Vec<u8> = if with_btf {
@@ -495,7 +513,9 @@ fn load_programs(
     btf: Option<&Btf<'_>>,
     core: &[oxbpf_reloc::ReloExplanation],
     opts: &LoadOptions,
+    externs: &crate::externs::Externs,
 ) -> Result<Vec<Program>> {
+    let fd_array = externs.fd_array();
     let deps: Vec<Vec<usize>> = prepared
         .iter()
         .map(|p| p.attach_prog.into_iter().collect())
@@ -506,7 +526,8 @@ fn load_programs(
             Some(Attempt::Loaded(verifier::Loaded { result: Ok(fd), .. })) => Some(fd.as_fd()),
             Some(_) => return Attempt::TargetFailed,
         };
-        let load = prog_load_attr(spec, &prepared[i], btf_fd, attach_fd);
+        let mut load = prog_load_attr(spec, &prepared[i], btf_fd, attach_fd);
+        load.fd_array = &fd_array;
         Attempt::Loaded(verifier::load_with_log(
             &load,
             opts.log_level,
@@ -547,7 +568,8 @@ fn load_programs(
             Err((source, log, truncated)) => {
                 let err = rejection(p.spec.name.clone(), source, log, truncated, &p.linked, btf);
                 let explained = core.get(p.core.clone()).unwrap_or(&[]);
-                failures.push(poisoned_rejection(err, &p.linked, explained));
+                let err = poisoned_rejection(err, &p.linked, explained);
+                failures.push(externs.explain_rejection(err, spec, &p.linked));
             }
         }
     }

@@ -87,6 +87,44 @@ pub enum Error {
     /// with its own verifier log, in the object's order. [`Error::first`] is the first.
     #[error("{} programs failed to load:{}", .0.len(), list(.0))]
     Programs(Vec<Error>),
+    /// A `__ksym` variable the object uses is not on this kernel (not in vmlinux or
+    /// module BTF for a typed one, not in /proc/kallsyms for a typeless one), or cannot be
+    /// resolved unambiguously. `program`: the program that uses it (None: found out while
+    /// resolving the object's externs).
+    #[error("{}extern ksym {name:?}: {reason}", fmt_program(.program))]
+    MissingKsym {
+        /// The program that uses it, if known.
+        program: Option<String>,
+        /// The extern's name.
+        name: String,
+        /// Why it is missing.
+        reason: String,
+    },
+    /// A kfunc the object calls is not in vmlinux or module BTF (or its prototype does not
+    /// match): a strong one when the program is relocated, a `__weak` one when the verifier
+    /// reached its (poisoned) call — `verifier` then holds the rejection.
+    #[error("{}extern kfunc {name:?} not found: {reason}", fmt_program(.program))]
+    MissingKfunc {
+        /// The program that calls it, if known.
+        program: Option<String>,
+        /// The kfunc's name.
+        name: String,
+        /// Why it is missing.
+        reason: String,
+        /// The verifier's rejection at the poisoned call, for a reachable `__weak` kfunc.
+        verifier: Option<Box<VerifierError>>,
+    },
+    /// A `__kconfig` extern has no value (strong and not in the kernel config) or a value
+    /// that does not fit its type, or the config given cannot be read.
+    #[error("{}extern kconfig {name:?}: {reason}", fmt_program(.program))]
+    Kconfig {
+        /// The program that uses it, if known.
+        program: Option<String>,
+        /// The extern's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Running a program with BPF_PROG_TEST_RUN failed.
     #[error("program {program:?}: {source}")]
     TestRun {
@@ -143,6 +181,12 @@ fn list(all: &[Error]) -> String {
     all.iter()
         .map(|e| format!("\n- {}", e.to_string().replace('\n', "\n  ")))
         .collect()
+}
+
+/// `program "p": ` when the program is known.
+fn fmt_program(p: &Option<String>) -> String {
+    p.as_ref()
+        .map_or_else(String::new, |p| format!("program {p:?}: "))
 }
 
 /// A hint for the common permission failures.
@@ -256,6 +300,11 @@ fn reloc_class(e: &oxbpf_reloc::Error) -> ErrorClass {
         | R::Btf { .. }
         | R::ExtInfo { .. } => ErrorClass::BadObject,
         R::NoSuchProgram { .. } | R::MissingMapFd { .. } => ErrorClass::Other,
+        R::UnresolvedExtern { kind: "kfunc", .. } => ErrorClass::MissingKfunc,
+        R::UnresolvedExtern {
+            kind: "ksym" | "typeless ksym",
+            ..
+        } => ErrorClass::MissingKsym,
         // The enum is non_exhaustive: variants added later are unclassified until mapped.
         _ => ErrorClass::Other,
     }
@@ -300,6 +349,9 @@ impl Error {
             },
             Error::Programs(all) => all.first().map_or(ErrorClass::Other, Error::class),
             Error::TestRun { source, .. } => sys_class(source),
+            Error::MissingKsym { .. } => ErrorClass::MissingKsym,
+            Error::MissingKfunc { .. } => ErrorClass::MissingKfunc,
+            Error::Kconfig { .. } => ErrorClass::Other,
         }
     }
 
@@ -361,7 +413,12 @@ impl Error {
             | Error::Btf(_)
             | Error::Reloc { .. }
             | Error::CoreTarget { .. }
-            | Error::CannotAttach { .. } => None,
+            | Error::CannotAttach { .. }
+            | Error::MissingKsym { .. }
+            | Error::Kconfig { .. } => None,
+            Error::MissingKfunc { verifier, .. } => {
+                verifier.as_ref().and_then(|v| v.source.errno())
+            }
         }
     }
 }

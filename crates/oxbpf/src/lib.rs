@@ -26,6 +26,7 @@ mod attach_target;
 mod collection;
 pub mod doctor;
 mod error;
+mod externs;
 pub mod features;
 pub mod kernel_btf;
 mod load_pool;
