@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /*
- * struct_ops_obj: two TCP congestion controls declared as struct_ops variables, so the
- * loader builds the struct_ops maps from the object:
- * - oxbpf_cc (SEC(".struct_ops"), name "oxobj_cc"): registered with the map update;
- * - oxbpf_cc_link (SEC(".struct_ops.link"), name "oxobj_ccl"): registered by a
- *   BPF_LINK_CREATE (BPF_STRUCT_OPS), unregistered when the link closes.
- * Both share the programs (a program may serve the same member of several maps). `init`
- * runs when a socket starts using the algorithm: it counts into `init_calls`. `flags` is
+ * struct_ops_obj: a TCP congestion control declared as a struct_ops variable, so the
+ * loader builds the struct_ops map from the object: oxbpf_cc (SEC(".struct_ops"), name
+ * "oxobj_cc"), registered with the map update (Linux 5.6+). `init` runs when a socket
+ * starts using the algorithm: it counts into `init_calls`. `flags` is
  * TCP_CONG_NON_RESTRICTED, so a network namespace other than the initial one may make
  * the algorithm its default (the kernel test does, to use it without setsockopt).
  * `struct tcp_congestion_ops` here declares only the members used; the loader matches
  * them by name against the kernel's type and copies non-function members (`name`,
- * `flags`) from this shadow data.
+ * `flags`) from this shadow data. struct_ops_link.bpf.c adds a .struct_ops.link map.
  */
 #include "oxbpf_helpers.h"
 
@@ -62,16 +59,6 @@ struct tcp_congestion_ops oxbpf_cc = {
 	.init = (void *)oxobj_init,
 	.flags = TCP_CONG_NON_RESTRICTED,
 	.name = "oxobj_cc",
-};
-
-SEC(".struct_ops.link")
-struct tcp_congestion_ops oxbpf_cc_link = {
-	.ssthresh = (void *)oxobj_ssthresh,
-	.cong_avoid = (void *)oxobj_cong_avoid,
-	.undo_cwnd = (void *)oxobj_undo_cwnd,
-	.init = (void *)oxobj_init,
-	.flags = TCP_CONG_NON_RESTRICTED,
-	.name = "oxobj_ccl",
 };
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,6 +1,7 @@
 //! Maps an object fills in itself: map-in-map and prog-array initial slots (mapinmap),
 //! struct_ops maps built from `.struct_ops` / `.struct_ops.link` variables
-//! (struct_ops_obj: two TCP congestion controls, used by a real TCP connection), and an
+//! (struct_ops_obj, struct_ops_link: TCP congestion controls used by a real TCP
+//! connection in a network namespace), and an
 //! arena with `__arena` globals shared through a fixed-address mapping (arena, 6.9+).
 
 mod common;
@@ -107,8 +108,8 @@ fn cc_registered(name: &str) -> bool {
 struct Netns(String);
 
 impl Netns {
-    fn new() -> Netns {
-        let name = format!("oxobjcc{}", std::process::id());
+    fn new(tag: &str) -> Netns {
+        let name = format!("oxobjcc{tag}{}", std::process::id());
         let ok = |args: &[&str]| {
             let out = Command::new("ip").args(args).output().unwrap();
             assert!(
@@ -154,70 +155,101 @@ impl Drop for Netns {
     }
 }
 
-#[test]
-fn struct_ops_from_the_object_register_and_run_on_a_tcp_connection() {
+/// True if the kernel implements `tcp_congestion_ops` in BPF; prints why not otherwise.
+fn have_bpf_tcp_cc() -> bool {
     if !common::have_bpf() {
-        return;
+        return false;
     }
     let btf = match oxbpf::kernel_btf::vmlinux() {
         Ok(b) => b,
         Err(e) => {
             eprintln!("skipping: no vmlinux BTF ({e})");
-            return;
+            return false;
         }
     };
-    if let Err(e) = oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops")
-    {
-        eprintln!("skipping: {e}");
+    match oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops") {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn struct_ops_from_the_object_registers_at_load_and_runs_on_a_tcp_connection() {
+    if !have_bpf_tcp_cc() {
+        return;
+    }
+    assert!(!cc_registered("oxobj_cc"), "left over: {}", available_cc());
+    let (_, coll) = load("struct_ops_obj.bpf.o");
+    let ops = coll.struct_ops("oxbpf_cc").unwrap();
+    assert_eq!(ops.type_name(), "tcp_congestion_ops");
+    assert!(!ops.is_link());
+    let err = ops.attach().unwrap_err().to_string();
+    assert!(
+        err.contains("registered when the collection loads"),
+        "{err}"
+    );
+    assert!(coll.attach_all().unwrap().is_empty(), "nothing to attach");
+    // Registered with its value; the name comes from the shadow data.
+    assert!(cc_registered("oxobj_cc"), "{}", available_cc());
+
+    let bss = coll.global_data(".bss").unwrap();
+    Netns::new("p").tcp_roundtrip_with("oxobj_cc");
+    // `init` ran for the connecting and the accepted socket.
+    assert_eq!(bss.get::<u64>("init_calls").unwrap(), 2);
+    drop(bss);
+    drop(coll);
+    assert!(
+        !cc_registered("oxobj_cc"),
+        "collection dropped: {}",
+        available_cc()
+    );
+}
+
+#[test]
+fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
+    if !have_bpf_tcp_cc() {
+        return;
+    }
+    if !common::release_at_least("6.4") {
+        eprintln!("skipping: struct_ops links (BPF_F_LINK) need Linux 6.4");
         return;
     }
     assert!(
-        !cc_registered("oxobj_cc") && !cc_registered("oxobj_ccl"),
-        "left over from an earlier run: {}",
+        !cc_registered("oxobj_ccp") && !cc_registered("oxobj_ccl"),
+        "left over: {}",
         available_cc()
     );
-    let (_, coll) = load("struct_ops_obj.bpf.o");
-    let plain = coll.struct_ops("oxbpf_cc").unwrap();
-    assert_eq!(plain.type_name(), "tcp_congestion_ops");
-    assert!(!plain.is_link());
-    assert!(
-        plain.attach().is_err(),
-        "a plain struct_ops map has no link"
-    );
-    let linked = coll.struct_ops("oxbpf_cc_link").unwrap();
-    assert!(linked.is_link());
-    // The .struct_ops map registered with its value (name from the shadow data); the
-    // .struct_ops.link one waits for its link.
-    assert!(cc_registered("oxobj_cc"), "{}", available_cc());
+    let (_, coll) = load("struct_ops_link.bpf.o");
+    assert!(coll.struct_ops("oxbpf_ccl").unwrap().is_link());
+    // The plain map registered at load, the link map waits for its link.
+    assert!(cc_registered("oxobj_ccp"), "{}", available_cc());
     assert!(!cc_registered("oxobj_ccl"), "{}", available_cc());
-
-    let bss = coll.global_data(".bss").unwrap();
-    {
-        let ns = Netns::new();
-        ns.tcp_roundtrip_with("oxobj_cc");
-    }
-    // `init` ran for the connecting and the accepted socket.
-    assert_eq!(bss.get::<u64>("init_calls").unwrap(), 2);
-
     let links = coll.attach_all().unwrap();
     assert_eq!(links.len(), 1, "only the .struct_ops.link map attaches");
+    assert!(links[0].link_fd().is_some(), "a bpf_link");
     assert!(cc_registered("oxobj_ccl"), "{}", available_cc());
-    {
-        let ns = Netns::new();
-        ns.tcp_roundtrip_with("oxobj_ccl");
-    }
+
+    // The same programs serve both algorithms.
+    let bss = coll.global_data(".bss").unwrap();
+    Netns::new("l").tcp_roundtrip_with("oxobj_ccl");
+    assert_eq!(bss.get::<u64>("init_calls").unwrap(), 2);
+    Netns::new("p2").tcp_roundtrip_with("oxobj_ccp");
     assert_eq!(bss.get::<u64>("init_calls").unwrap(), 4);
+
     drop(links);
     assert!(
         !cc_registered("oxobj_ccl"),
         "link dropped: {}",
         available_cc()
     );
-    assert!(cc_registered("oxobj_cc"));
+    assert!(cc_registered("oxobj_ccp"));
     drop(bss);
     drop(coll);
     assert!(
-        !cc_registered("oxobj_cc"),
+        !cc_registered("oxobj_ccp"),
         "collection dropped: {}",
         available_cc()
     );
