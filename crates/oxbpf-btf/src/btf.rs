@@ -116,17 +116,27 @@ fn section(
 impl<'a> Btf<'a> {
     /// Parse and validate a `.BTF` blob (magic 0xeB9F, either byte order).
     pub fn parse(data: &'a [u8]) -> Result<Btf<'a>> {
-        Self::parse_inner(data, None)
+        Self::parse_inner(data, None, false)
+    }
+
+    /// [`Btf::parse`] that also builds the offset table in the same validating walk: for
+    /// blobs that will be read by id anyway (the target of CO-RE), one walk instead of two.
+    pub fn parse_with_offsets(data: &'a [u8]) -> Result<Btf<'a>> {
+        Self::parse_inner(data, None, true)
     }
 
     /// Parse split BTF (a kernel module's) on top of `base` (vmlinux): type ids continue
     /// after the base's last id and string offsets after the base's string space. The
     /// result borrows `base`; lookups of base ids and strings delegate to it.
     pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>> {
-        Self::parse_inner(data, Some(base))
+        Self::parse_inner(data, Some(base), false)
     }
 
-    fn parse_inner(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
+    fn parse_inner(
+        data: &'a [u8],
+        base: Option<&'a Btf<'a>>,
+        with_offsets: bool,
+    ) -> Result<Btf<'a>> {
         if data.len() < BTF_HEADER_LEN {
             return Err(Error::TruncatedHeader {
                 need: BTF_HEADER_LEN,
@@ -242,7 +252,23 @@ impl<'a> Btf<'a> {
             Some(b) => b.len() as TypeId,
         };
         let types = &data[ts..te];
-        let count = walk_types(types, ts, endian, start_id, strs.total_len(), None)?;
+        let offsets = OnceLock::new();
+        let count = if with_offsets {
+            // vmlinux averages ~25 bytes a type: one reservation, rarely a regrowth.
+            let mut table = Vec::with_capacity(types.len() / 20 + 1);
+            let count = walk_types(
+                types,
+                ts,
+                endian,
+                start_id,
+                strs.total_len(),
+                Some(&mut table),
+            )?;
+            let _ = offsets.set(table);
+            count
+        } else {
+            walk_types(types, ts, endian, start_id, strs.total_len(), None)?
+        };
         Ok(Btf {
             data,
             endian,
@@ -251,7 +277,7 @@ impl<'a> Btf<'a> {
             types,
             strs,
             count,
-            offsets: OnceLock::new(),
+            offsets,
             base,
             start_id,
             lookups: AtomicU32::new(0),
@@ -332,6 +358,40 @@ impl<'a> Btf<'a> {
             );
             offsets
         })
+    }
+
+    /// Whether the offset table has been built.
+    #[cfg(test)]
+    pub(crate) fn has_offset_table(&self) -> bool {
+        self.offsets.get().is_some()
+    }
+
+    /// Calls `f(idx, header)` for every own type in index order with its 12-byte header.
+    /// Uses the offset table if there is one; else walks the (validated) type section
+    /// and builds the table in the same walk.
+    pub(crate) fn for_each_own_header(&self, mut f: impl FnMut(usize, &'a [u8; 12])) {
+        let types = self.types;
+        if let Some(offsets) = self.offsets.get() {
+            for (idx, &off) in offsets.iter().enumerate() {
+                if let Some(hdr) = types
+                    .get(off as usize..)
+                    .and_then(|t| t.first_chunk::<12>())
+                {
+                    f(idx, hdr);
+                }
+            }
+            return;
+        }
+        let mut offsets = Vec::with_capacity(self.count);
+        let mut off = 0usize;
+        while let Some(hdr) = types.get(off..).and_then(|t| t.first_chunk::<12>()) {
+            f(offsets.len(), hdr);
+            // off < types.len() <= u32::MAX (validated at parse).
+            offsets.push(off as u32);
+            off += validated_type_len(self.endian, hdr);
+        }
+        // Another thread may have built the (identical) table meanwhile.
+        let _ = self.offsets.set(offsets);
     }
 
     /// The index of own type `id` in `offsets`; `None` for ids of the base (or void).

@@ -36,6 +36,7 @@ mod ext;
 mod fixup;
 pub mod format;
 mod name_index;
+mod name_scan;
 mod sanitize;
 mod types;
 mod write;
@@ -55,6 +56,7 @@ pub use fixup::fixup_for_load;
 pub use format::{FormatError, MAX_FORMAT_DEPTH, to_json, write_json};
 pub use format::{to_text, write_text};
 pub use name_index::{NameIndex, NameMatches, essential_name};
+pub use name_scan::SCAN_MAX_QUERIES;
 pub use sanitize::{BtfFeatures, ENUM64_PLACEHOLDER, sanitize};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValues, Float, Func, FuncProto, INT_BOOL,

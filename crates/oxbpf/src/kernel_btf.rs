@@ -105,6 +105,12 @@ fn parse_error(path: &Path) -> impl FnOnce(oxbpf_btf::Error) -> Error + '_ {
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`), mapped and parsed once per process.
 pub fn vmlinux() -> Result<&'static Btf<'static>> {
+    vmlinux_parsed(false)
+}
+
+/// [`vmlinux`]; when this call parses it, the offset table is built in the validating
+/// walk ([`Btf::parse_with_offsets`]) — for callers that read types by id (CO-RE).
+fn vmlinux_parsed(with_offsets: bool) -> Result<&'static Btf<'static>> {
     if let Some(btf) = VMLINUX.get() {
         return Ok(btf);
     }
@@ -129,7 +135,12 @@ pub fn vmlinux() -> Result<&'static Btf<'static>> {
             VMLINUX_MAP.get().ok_or(Error::NoVmlinux)?
         }
     };
-    let btf = Btf::parse(map.as_bytes()).map_err(parse_error(path))?;
+    let btf = if with_offsets {
+        Btf::parse_with_offsets(map.as_bytes())
+    } else {
+        Btf::parse(map.as_bytes())
+    }
+    .map_err(parse_error(path))?;
     let _ = VMLINUX.set(btf);
     VMLINUX.get().ok_or(Error::NoVmlinux)
 }
@@ -221,11 +232,12 @@ pub fn external(path: impl AsRef<Path>) -> Result<&'static Btf<'static>> {
 }
 
 /// The BTF that CO-RE relocates against: the external file of
-/// [`LoadOptions::kernel_btf`] if set, else [`vmlinux`].
+/// [`LoadOptions::kernel_btf`] if set, else [`vmlinux`] (parsed with its offset table
+/// at once if this is its first use: CO-RE reads types by id).
 pub fn target(opts: &LoadOptions) -> Result<&'static Btf<'static>> {
     match &opts.kernel_btf {
         Some(path) => external(path),
-        None => vmlinux(),
+        None => vmlinux_parsed(true),
     }
 }
 

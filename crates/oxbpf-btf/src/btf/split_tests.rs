@@ -335,3 +335,23 @@ mod props {
         }
     }
 }
+
+#[test]
+fn many_essential_names_at_once_cross_the_split() {
+    let base_bytes = base_blob();
+    let base = Btf::parse(&base_bytes).unwrap();
+    let m = module_blob(&base);
+    let btf = Btf::parse_split(&m, &base).unwrap();
+    let queries: &[(&str, &[Kind])] = &[
+        ("point___local", &[Kind::Struct]),
+        ("point", &[]),
+        ("mod_s", &[Kind::Struct, Kind::Union]),
+        ("nope", &[]),
+    ];
+    let got = btf.find_by_essential_names(queries);
+    assert_eq!(got, [vec![2, 6], vec![2, 5, 6], vec![3], vec![]]);
+    crate::name_scan::tests::check_against_single_lookups(&btf, queries);
+    // Answered from the index once the layers have one.
+    let _ = btf.index();
+    assert_eq!(btf.find_by_essential_names(queries), got);
+}

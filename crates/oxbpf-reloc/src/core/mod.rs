@@ -4,8 +4,11 @@
 //!
 //! - [`calc_relo`] computes one relocation: it parses the access string against the
 //!   local type, finds target candidates by essential name (flavour suffix `___x`
-//!   stripped) through the target's name index — vmlinux first, module BTF only if
-//!   vmlinux has none — matches each, and requires every matching candidate to agree.
+//!   stripped) — vmlinux first, module BTF only if vmlinux has none — matches each, and
+//!   requires every matching candidate to agree. The vmlinux candidates of all of an
+//!   object's local types are found in one pass over it ([`CandidateQueries`], run by
+//!   [`apply_core`] or ahead of it by the loader), not by building its whole name index;
+//!   other lookups go through the index.
 //! - [`patch_insn`] writes the result into ALU imm, LDX/ST/STX off (and size), or
 //!   ld_imm64, checking the instruction holds the locally computed value; a relocation
 //!   that cannot be satisfied poisons the instruction with a call to helper
@@ -43,11 +46,13 @@
 
 mod compat;
 mod patch;
+mod prefetch;
 mod spec;
 
 use oxbpf_btf::{Btf, BtfExt, CoreRelo, Type, TypeId};
 
 pub use patch::{POISON_HELPER, is_poisoned, patch_insn};
+pub use prefetch::{CandidateQueries, MainCandidates};
 
 use spec::{Spec, format_spec, match_spec, parse_spec};
 
@@ -181,6 +186,10 @@ pub struct Targets<'t, 'a> {
     /// candidate cache: a later relocation of the same local type only sees candidates
     /// that matched the earlier ones).
     cands: std::cell::RefCell<std::collections::HashMap<TypeId, Vec<Cand<'t, 'a>>>>,
+    /// Main-BTF candidate ids per local type id, found for all of an object's local types
+    /// in one pass ([`Targets::prefetch`], [`Targets::with_main_candidates`]); `None`
+    /// until then.
+    main_cands: std::cell::RefCell<Option<MainCandidates>>,
     load_modules: Option<LoadModules<'t, 'a>>,
 }
 
@@ -201,6 +210,7 @@ impl<'t, 'a> Targets<'t, 'a> {
             main_name: name.into(),
             modules: std::cell::OnceCell::new(),
             cands: Default::default(),
+            main_cands: Default::default(),
             load_modules: None,
         }
     }
@@ -596,7 +606,19 @@ fn find_candidates<'t, 'a>(
         }
         Ok(())
     };
-    add(&mut out, &targets.main_name, targets.main, 0)?;
+    let prefetched = targets
+        .main_cands
+        .borrow()
+        .as_ref()
+        .and_then(|m| m.get(local_id).map(<[TypeId]>::to_vec));
+    match prefetched {
+        // Already filtered by kind compatibility (see `Targets::prefetch`).
+        Some(ids) => out.extend(
+            ids.into_iter()
+                .map(|id| (targets.main_name.clone(), targets.main, id)),
+        ),
+        None => add(&mut out, &targets.main_name, targets.main, 0)?,
+    }
     if out.is_empty() {
         for (name, m) in targets.modules() {
             add(&mut out, name, m, m.start_id())?;
@@ -780,6 +802,7 @@ pub fn apply_core(
     };
     let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
     let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
+    targets.prefetch(&btf, &ext);
     let mut out = Vec::new();
     let funcs: Vec<(String, usize)> = prog.functions.clone();
     for (fname, start) in &funcs {

@@ -47,15 +47,27 @@ pub fn arch_of_regs(members: &[&str]) -> Option<&'static str> {
 }
 
 /// Warnings for an object whose BTF (`object`) describes another architecture's
-/// registers than `machine` (this machine's `std::env::consts::ARCH`) or, when given,
-/// than the kernel's BTF `kernel`. Empty when they agree or the object has no register
-/// struct.
+/// registers than `machine` (this machine's `std::env::consts::ARCH`) or, for a layout
+/// not recognised as any architecture's, than the kernel's BTF `kernel` (when given).
+/// Empty when they agree or the object has no register struct.
 pub fn check_btf(object: &Btf<'_>, machine: &str, kernel: Option<&Btf<'_>>) -> Vec<String> {
+    check_btf_with(object, machine, || kernel)
+}
+
+/// [`check_btf`] with the kernel's BTF fetched only if the object's register layout is
+/// not recognised (a recognised one that matches `machine` says all there is to say,
+/// and reading vmlinux costs a full walk of it).
+fn check_btf_with<'k>(
+    object: &Btf<'_>,
+    machine: &str,
+    kernel: impl FnOnce() -> Option<&'k Btf<'k>>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let Some((name, members)) = regs_struct(object) else {
         return out;
     };
-    if let Some(arch) = arch_of_regs(&members)
+    let arch = arch_of_regs(&members);
+    if let Some(arch) = arch
         && arch != machine
     {
         out.push(format!(
@@ -66,7 +78,10 @@ pub fn check_btf(object: &Btf<'_>, machine: &str, kernel: Option<&Btf<'_>>) -> V
         ));
         return out;
     }
-    if let Some(k) = kernel {
+    if arch.is_some() {
+        return out;
+    }
+    if let Some(k) = kernel() {
         let ess = essential_name(name);
         match regs_struct_named(k, ess) {
             None => out.push(format!(
@@ -114,8 +129,9 @@ pub fn target_arch_macro(arch: &str) -> &str {
     }
 }
 
-/// [`check_btf`] for an object spec against this machine and its vmlinux BTF (when
-/// present); an object without BTF gives no warnings.
+/// [`check_btf`] for an object spec against this machine and, only for a register
+/// layout it does not recognise, its vmlinux BTF (when present); an object without BTF
+/// gives no warnings.
 pub fn check_object(spec: &oxbpf_obj::ObjectSpec) -> Vec<String> {
     let Some(bytes) = spec.btf.as_deref() else {
         return Vec::new();
@@ -123,8 +139,9 @@ pub fn check_object(spec: &oxbpf_obj::ObjectSpec) -> Vec<String> {
     let Ok(btf) = Btf::parse(bytes) else {
         return Vec::new();
     };
-    let kernel = crate::kernel_btf::vmlinux().ok();
-    check_btf(&btf, std::env::consts::ARCH, kernel)
+    check_btf_with(&btf, std::env::consts::ARCH, || {
+        crate::kernel_btf::vmlinux().ok()
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +182,27 @@ mod tests {
         // No register struct at all: nothing to say.
         let none = regs_btf("other", &["a"]);
         assert!(check_btf(&Btf::parse(&none).unwrap(), "x86_64", Some(&k)).is_empty());
+    }
+
+    #[test]
+    fn kernel_btf_is_read_only_for_an_unrecognised_layout() {
+        let x86 = regs_btf("pt_regs", X86);
+        let o = Btf::parse(&x86).unwrap();
+        let w = check_btf_with(&o, "x86_64", || panic!("vmlinux read for a known layout"));
+        assert!(w.is_empty(), "{w:?}");
+        let arm = regs_btf("user_pt_regs", ARM64);
+        let a = Btf::parse(&arm).unwrap();
+        let w = check_btf_with(&a, "x86_64", || panic!("vmlinux read for a known layout"));
+        assert_eq!(w.len(), 1, "{w:?}");
+        let odd = regs_btf("pt_regs___odd", &["foo"]);
+        let kernel = regs_btf("pt_regs", X86);
+        let k = Btf::parse(&kernel).unwrap();
+        let mut asked = false;
+        let w = check_btf_with(&Btf::parse(&odd).unwrap(), "x86_64", || {
+            asked = true;
+            Some(&k)
+        });
+        assert!(asked && w.len() == 1, "{w:?}");
     }
 
     #[test]
