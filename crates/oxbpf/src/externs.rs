@@ -60,14 +60,28 @@ pub(crate) fn prepare<'s>(
         values: vec![Resolved::Absent(String::new()); spec.externs.len()],
         modules: Vec::new(),
     };
+    // One pass over /proc/kallsyms (on first need) for every name looked up there.
+    let mut kallsyms = Kallsyms::for_names(
+        spec.externs
+            .iter()
+            .filter(|e| e.kind == ExternKind::KsymTypeless)
+            .map(|e| e.name.clone())
+            .chain(syscall_wrapper_name()),
+    );
     let mut spec = Cow::Borrowed(spec);
     if let Some(map) = spec.kconfig_map() {
         let size = spec.maps[map].value_size as usize;
         let mut data = vec![0u8; size];
-        resolve_kconfig(&spec.externs, &mut data, &mut ex.values, opts)?;
+        resolve_kconfig(
+            &spec.externs,
+            &mut data,
+            &mut ex.values,
+            opts,
+            &mut kallsyms,
+        )?;
         spec.to_mut().maps[map].data = Some(data);
     }
-    resolve_ksyms(&spec.externs, &mut ex)?;
+    resolve_ksyms(&spec.externs, &mut ex, &mut kallsyms)?;
     check_kfunc_protos(&spec, &mut ex)?;
     Ok((spec, ex))
 }
@@ -251,6 +265,14 @@ pub(crate) fn linux_kernel_version() -> Option<u32> {
 /// `BPF_KSYSCALL` macros need to know. libbpf decides it by creating a kprobe on that
 /// symbol; looking it up in kallsyms gives the same answer without needing kprobes.
 fn has_syscall_wrapper(kallsyms: &mut Kallsyms) -> bool {
+    let Some(name) = syscall_wrapper_name() else {
+        return false;
+    };
+    kallsyms.get().is_ok_and(|k| k.contains_key(&name))
+}
+
+/// `__<arch>_sys_bpf`, the symbol of the bpf() syscall's wrapper on this architecture.
+fn syscall_wrapper_name() -> Option<String> {
     let prefix = match std::env::consts::ARCH {
         "x86_64" => "x64",
         "x86" => "ia32",
@@ -259,11 +281,9 @@ fn has_syscall_wrapper(kallsyms: &mut Kallsyms) -> bool {
         "aarch64" => "arm64",
         "riscv64" => "riscv",
         "powerpc64" => "powerpc",
-        _ => return false,
+        _ => return None,
     };
-    kallsyms
-        .get()
-        .is_ok_and(|k| k.contains_key(&format!("__{prefix}_sys_bpf")))
+    Some(format!("__{prefix}_sys_bpf"))
 }
 
 /// Reads a config file, gzip-compressed or plain (by its magic).
@@ -461,10 +481,10 @@ fn resolve_kconfig(
     data: &mut [u8],
     values: &mut [Resolved],
     opts: &LoadOptions,
+    kallsyms: &mut Kallsyms,
 ) -> Result<()> {
     let mut set = vec![false; externs.len()];
     let mut need_config = false;
-    let mut kallsyms = Kallsyms::default();
     for (i, e) in externs.iter().enumerate() {
         let ExternKind::Kconfig(k) = &e.kind else {
             continue;
@@ -485,7 +505,7 @@ fn resolve_kconfig(
                 crate::features::capability_supported(crate::features::Capability::BpfCookie)
                     .unwrap_or(false),
             ),
-            "LINUX_HAS_SYSCALL_WRAPPER" => u64::from(has_syscall_wrapper(&mut kallsyms)),
+            "LINUX_HAS_SYSCALL_WRAPPER" => u64::from(has_syscall_wrapper(kallsyms)),
             _ if e.weak => {
                 // Unknown `__weak` LINUX_* (or other) externs default to zero.
                 values[i] = Resolved::Kconfig;
@@ -554,41 +574,56 @@ fn resolve_kconfig(
 
 // ---- ksyms and kfuncs ----
 
-/// `/proc/kallsyms`, read on first need: name → addresses.
-#[derive(Default)]
+/// The addresses of some names in `/proc/kallsyms`, read in one pass on first need.
 struct Kallsyms {
+    names: std::collections::HashSet<String>,
     map: Option<std::result::Result<HashMap<String, Vec<u64>>, String>>,
 }
 
 impl Kallsyms {
+    /// Looks up these names (and no others).
+    fn for_names(names: impl IntoIterator<Item = String>) -> Kallsyms {
+        Kallsyms {
+            names: names.into_iter().collect(),
+            map: None,
+        }
+    }
+
     fn get(&mut self) -> std::result::Result<&HashMap<String, Vec<u64>>, &str> {
+        let names = &self.names;
         self.map
             .get_or_insert_with(|| {
                 let text = std::fs::read_to_string("/proc/kallsyms")
                     .map_err(|e| format!("/proc/kallsyms: {e}"))?;
-                Ok(parse_kallsyms(&text))
+                Ok(parse_kallsyms(&text, names))
             })
             .as_ref()
             .map_err(String::as_str)
     }
 }
 
-/// `addr type name [module]` lines → name → addresses. `d` symbols with an `.llvm.`
-/// suffix (LTO-renamed statics) are also filed under their name without it, as libbpf
-/// matches them.
-fn parse_kallsyms(text: &str) -> HashMap<String, Vec<u64>> {
+/// `addr type name [module]` lines → name → addresses, for the names in `wanted`. `d`
+/// symbols with an `.llvm.` suffix (LTO-renamed statics) count under their name without
+/// it, as libbpf matches them.
+fn parse_kallsyms(
+    text: &str,
+    wanted: &std::collections::HashSet<String>,
+) -> HashMap<String, Vec<u64>> {
     let mut out: HashMap<String, Vec<u64>> = HashMap::new();
     for line in text.lines() {
         let mut it = line.split_whitespace();
         let (Some(addr), Some(ty), Some(name)) = (it.next(), it.next(), it.next()) else {
             continue;
         };
-        let Ok(addr) = u64::from_str_radix(addr, 16) else {
-            continue;
-        };
         let name = match name.find(".llvm.") {
             Some(cut) if ty == "d" => &name[..cut],
             _ => name,
+        };
+        if !wanted.contains(name) {
+            continue;
+        }
+        let Ok(addr) = u64::from_str_radix(addr, 16) else {
+            continue;
         };
         let v = out.entry(name.to_owned()).or_default();
         if !v.contains(&addr) {
@@ -673,8 +708,7 @@ impl Externs {
     }
 }
 
-fn resolve_ksyms(externs: &[Extern], ex: &mut Externs) -> Result<()> {
-    let mut kallsyms = Kallsyms::default();
+fn resolve_ksyms(externs: &[Extern], ex: &mut Externs, kallsyms: &mut Kallsyms) -> Result<()> {
     for (i, e) in externs.iter().enumerate() {
         let r = match &e.kind {
             ExternKind::Kconfig(_) => continue,
@@ -875,12 +909,15 @@ mod tests {
 
     #[test]
     fn kallsyms_lines_parse_with_llvm_suffixes() {
+        let wanted = ["_text", "foo", "vfs_read"].map(String::from).into();
         let k = parse_kallsyms(
-            "ffffffff81000000 T _text\nffffffff81234560 d foo.llvm.123\nffffffff81234570 t vfs_read\tbad\n",
+            "ffffffff81000000 T _text\nffffffff81234560 d foo.llvm.123\nffffffff81234570 t vfs_read\tbad\nffffffff81234580 t other\n",
+            &wanted,
         );
         assert_eq!(k["_text"], [0xffffffff81000000]);
         assert_eq!(k["foo"], [0xffffffff81234560]);
         assert_eq!(k["vfs_read"], [0xffffffff81234570]);
+        assert!(!k.contains_key("other"));
     }
 
     #[test]
