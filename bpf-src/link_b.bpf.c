@@ -7,10 +7,13 @@
  *     with the static subprogram `b_twice` (so a call through a section symbol of
  *     link_b's .text, which lands after link_a's .text in the linked object),
  *   - defines the strong `link_pick(x)` = x * 3, overriding link_a's weak one,
+ *   - defines a weak `link_both(x)` = x + link_b_factor, which loses to link_a's weak
+ *     one (x + link_a_bias: the first weak definition wins),
  *   - holds the program `link_second` (SEC("syscall")), which writes
  *       5: bpf_core_type_size(struct task_struct) (the kernel's size; locally 4)
  *       6: link_counter (41 after link_main ran once)
  *       7: link_pick(4) = 12
+ *       8: link_both(1) = 1001 (link_a's; this object's own would give 8)
  */
 #include "oxbpf_helpers.h"
 
@@ -18,7 +21,7 @@ extern struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 8);
+	__uint(max_entries, 10);
 } link_results __attribute__((section(".maps"))); /* SEC() adds `used`, not for externs */
 
 __u64 link_counter = 40;
@@ -43,6 +46,11 @@ __noinline __u64 link_pick(__u64 x)
 	return x * 3;
 }
 
+__weak __noinline __u64 link_both(__u64 x)
+{
+	return x + link_b_factor;
+}
+
 static __always_inline void put(__u32 slot, __u64 v)
 {
 	__u64 *p = bpf_map_lookup_elem(&link_results, &slot);
@@ -57,6 +65,7 @@ int link_second(void *ctx)
 	put(5, __builtin_preserve_type_info(*(struct task_struct *)0, 1 /* TYPE_SIZE */));
 	put(6, link_counter);
 	put(7, link_pick(4));
+	put(8, link_both(1));
 	return 0;
 }
 

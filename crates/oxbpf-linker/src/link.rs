@@ -216,7 +216,9 @@ impl State<'_> {
                 self.maps[oi].dup.insert(si);
                 continue;
             }
-            let off = align_up(d.size, s.align);
+            // Like libbpf: the piece starts at the larger of both alignments.
+            let align = d.align.max(s.align).max(1);
+            let off = align_up(d.size, align);
             let end = off
                 .checked_add(s.size)
                 .filter(|&e| e <= u64::from(u32::MAX));
@@ -231,7 +233,7 @@ impl State<'_> {
                 d.data.extend_from_slice(&s.data);
             }
             d.size = end;
-            d.align = d.align.max(s.align);
+            d.align = align;
             map[si] = Some((di, off));
         }
         self.maps[oi].sec = map;
@@ -418,9 +420,14 @@ impl State<'_> {
         }
         let g = self.globs.get_mut(&s.name).expect("looked up above");
         let out = &mut self.syms[g_sym];
-        if !weak && !is_extern {
+        // A strong declaration or definition makes the symbol strong (as in libbpf: a
+        // weak and a strong extern give a strong one); only a strong definition stops
+        // weak definitions from being overridden.
+        if !weak {
             out.info = (elf::STB_GLOBAL << 4) | (out.info & 0xf);
-            g.is_weak = false;
+            if !is_extern {
+                g.is_weak = false;
+            }
         }
         if s.vis() > out.other & 3 {
             out.other = (out.other & !3) | s.vis();
@@ -508,10 +515,11 @@ impl State<'_> {
                     offset: r.offset,
                     reason,
                 };
-                if tsec.is_exec() && self.maps[oi].is_dead(rs.target, r.offset) {
-                    // In the code of a weak function another object overrides: dead code.
-                    continue;
-                }
+                // In the code of a weak function another definition overrides: dead code,
+                // in no program. Its instructions are patched like the rest (the bytes stay
+                // those libbpf writes), but the record is dropped: a loader would find it
+                // outside every function.
+                let dead = tsec.is_exec() && self.maps[oi].is_dead(rs.target, r.offset);
                 let sym = &inp.symbols[r.sym as usize];
                 let Some(out_sym) = self.maps[oi].sym.get(r.sym as usize).copied().flatten() else {
                     return Err(bad(format!(
@@ -545,7 +553,9 @@ impl State<'_> {
                         insn[4..8].copy_from_slice(&new.to_le_bytes());
                     }
                 }
-                self.secs[dt].rels.push((toff + r.offset, out_sym, r.rtype));
+                if !dead {
+                    self.secs[dt].rels.push((toff + r.offset, out_sym, r.rtype));
+                }
             }
         }
         Ok(())

@@ -352,6 +352,7 @@ fn section_symbol_relocations_are_rebased_to_the_piece_offset() {
 
 #[test]
 fn sections_are_aligned_when_concatenated() {
+    // As libbpf does: each piece starts at the larger of the two alignments.
     let mut a = T::default();
     let d = a.sec(".data", &[1; 3]);
     a.secs[d].align = 1;
@@ -362,6 +363,16 @@ fn sections_are_aligned_when_concatenated() {
     let s = &out.sections[out.section_by_name(".data").unwrap()];
     assert_eq!(s.data, [1, 1, 1, 0, 2, 2, 2, 2]);
     assert_eq!(s.align, 4);
+    let mut a = T::default();
+    a.sec(".data", &[1; 3]); // align 8
+    let out = parse(&link2(&a, &b).unwrap());
+    let s = &out.sections[out.section_by_name(".data").unwrap()];
+    assert_eq!(
+        s.data,
+        [1, 1, 1, 0, 0, 0, 0, 0, 2, 2, 2, 2],
+        "b's align-4 piece at 8"
+    );
+    assert_eq!(s.align, 8);
 }
 
 fn licensed(text: &[u8]) -> T {
@@ -761,4 +772,45 @@ fn not_bpf_or_not_relocatable_is_rejected() {
     a[16] = 2; // e_type = ET_EXEC
     let e = Linker::new().add("x.o", &a).unwrap_err();
     assert!(e.to_string().contains("e_type 2"), "{e}");
+}
+
+/// An object declaring `.kconfig` extern `CONFIG_X` (u64) and using it from `prog_name`.
+fn kconfig_user(prog_name: &str) -> T {
+    let mut t = T::default();
+    let prog = t.sec("xdp", &code(&[&ld_imm64(0), &EXIT]));
+    t.sym(prog_name, GLOBAL, FUNC, Some(prog), 0, 24);
+    let k = t.sym("CONFIG_X", GLOBAL, NOTYPE, None, 0, 0);
+    t.rel(prog, 0, k, R_BPF_64_64);
+    let mut b = BtfBuilder::new();
+    let u64t = b.add_int("unsigned long long", 8, 0);
+    let var = b.add_var("CONFIG_X", u64t, VAR_GLOBAL_EXTERN);
+    b.add_datasec(".kconfig", 0, &[(var, 0, 8)]);
+    t.btf = Some(b.build());
+    t
+}
+
+#[test]
+fn the_same_kconfig_extern_in_two_objects_stays_one_extern() {
+    let out = parse(&link2(&kconfig_user("p1"), &kconfig_user("p2")).unwrap());
+    let k: Vec<&InSymbol> = out
+        .symbols
+        .iter()
+        .filter(|s| s.name == "CONFIG_X")
+        .collect();
+    assert_eq!(k.len(), 1);
+    assert!(k[0].is_undef());
+    let rs = out
+        .rels
+        .iter()
+        .find(|r| out.sections[r.target].name == "xdp")
+        .unwrap();
+    assert!(
+        rs.rels
+            .iter()
+            .all(|r| out.symbols[r.sym as usize].name == "CONFIG_X")
+    );
+    assert_eq!(rs.rels.len(), 2);
+    let btf = out_btf(&out);
+    let (_, ds) = btf.datasec_by_name(".kconfig").unwrap().unwrap();
+    assert_eq!(ds.vlen(), 1, "one CONFIG_X in .kconfig");
 }

@@ -84,7 +84,7 @@ fn linked_object_loads_and_its_programs_see_calls_externs_and_maps_resolved() {
         let v = m.lookup(&k.to_ne_bytes()).unwrap().unwrap();
         u64::from_ne_bytes(v[..8].try_into().unwrap())
     };
-    let got: Vec<u64> = (0..8).map(slot).collect();
+    let got: Vec<u64> = (0..9).map(slot).collect();
     assert_eq!(
         got,
         [
@@ -96,6 +96,57 @@ fn linked_object_loads_and_its_programs_see_calls_externs_and_maps_resolved() {
             task_size, // b's CO-RE: the kernel's sizeof(struct task_struct) (locally 4)
             41,        // link_counter after link_main bumped it: one variable
             12,        // link_pick(4) from b's own program
+            1001,      // link_both(1): a's weak one, the first (b's own weak one gives 8)
         ]
     );
+}
+
+/// libbpf as an oracle: `bpftool prog loadall` loads our linked object too.
+#[test]
+fn libbpf_loads_the_linked_object_too() {
+    if !common::have_bpf() || !common::have_prog_type(oxbpf::obj::ProgramType::SYSCALL) {
+        return;
+    }
+    if std::process::Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: bpftool is not installed");
+        return;
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let Some(bpffs) = mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == "bpf")
+        .map(|f| std::path::PathBuf::from(f[1]))
+    else {
+        eprintln!("skipping: no bpffs mounted (mount -t bpf bpf /sys/fs/bpf)");
+        return;
+    };
+    let pid = std::process::id();
+    let obj = std::env::temp_dir().join(format!("oxbpf-linker-libbpf-{pid}.o"));
+    std::fs::write(&obj, linked()).unwrap();
+    let pins = bpffs.join(format!("oxbpf-linker-{pid}"));
+    let out = std::process::Command::new("bpftool")
+        .args(["prog", "loadall"])
+        .args([&obj, &pins])
+        .output()
+        .unwrap();
+    let mut pinned: Vec<String> = std::fs::read_dir(&pins)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    pinned.sort();
+    std::fs::remove_dir_all(&pins).ok();
+    std::fs::remove_file(&obj).ok();
+    assert!(
+        out.status.success(),
+        "bpftool prog loadall: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(pinned, ["link_main", "link_second"]);
 }
