@@ -2,8 +2,9 @@
 //! before the programs load, each map's ops type is looked up in vmlinux BTF
 //! ([`oxbpf_attach::struct_ops::StructOpsLayout`]) and each `struct_ops/` program referenced
 //! by a function pointer gets `expected_attach_type` = the kernel member's index (and, at
-//! load, `attach_btf_id` = the ops type's id); `struct_ops/` programs no map references are
-//! not loaded. The map is created with the kernel's value type (`BPF_F_LINK` for
+//! load, `attach_btf_id` = the ops type's id) and is loaded with its map even when its
+//! autoload was off (as libbpf does); `struct_ops/` programs no map references are not
+//! loaded. The map is created with the kernel's value type (`BPF_F_LINK` for
 //! `.struct_ops.link`); after the programs load its value is built from the object's
 //! shadow data (members matched by name, function pointers set to program fds) and
 //! written: that registers a plain `.struct_ops` map, which stays registered until the
@@ -44,8 +45,8 @@ fn kernel_type_name(name: &str) -> &str {
 }
 
 /// Looks up every struct_ops map's ops type in vmlinux BTF and returns `spec` with each
-/// referenced `struct_ops/` program's `expected_attach_type` set to its member's index
-/// (unreferenced ones with autoload off).
+/// referenced `struct_ops/` program's `expected_attach_type` set to its member's index and
+/// autoload on (unreferenced ones with autoload off).
 pub(crate) fn prepare(spec: &ObjectSpec) -> Result<(Cow<'_, ObjectSpec>, Plan)> {
     let mut plan = Plan::default();
     if !spec.maps.iter().any(|m| m.kind == MapKind::StructOps) {
@@ -109,8 +110,13 @@ pub(crate) fn prepare(spec: &ObjectSpec) -> Result<(Cow<'_, ObjectSpec>, Plan)> 
             continue;
         }
         let def = &mut out.to_mut().programs[i].def;
+        // As libbpf: a program a struct_ops map references is loaded with its map (even
+        // if its autoload was turned off), one no map references is not.
         match plan.targets.get(&p.name) {
-            Some(&(_, index)) => def.expected_attach_type = Some(AttachType(index)),
+            Some(&(_, index)) => {
+                def.expected_attach_type = Some(AttachType(index));
+                def.autoload = true;
+            }
             None => def.autoload = false,
         }
     }

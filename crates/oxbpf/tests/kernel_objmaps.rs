@@ -182,7 +182,14 @@ fn struct_ops_from_the_object_registers_at_load_and_runs_on_a_tcp_connection() {
         return;
     }
     assert!(!cc_registered("oxobj_cc"), "left over: {}", available_cc());
-    let (_, coll) = load("struct_ops_obj.bpf.o");
+    let mut spec = ObjectSpec::from_file(common::fixture("struct_ops_obj.bpf.o")).unwrap();
+    // As in libbpf, the programs a struct_ops map references load with it even when
+    // their autoload is off (veristat-style loads of one program keep the object whole).
+    for p in &mut spec.programs {
+        p.def.autoload = false;
+    }
+    let coll = Collection::load(&spec, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(coll.programs().count(), 4);
     let ops = coll.struct_ops("oxbpf_cc").unwrap();
     assert_eq!(ops.type_name(), "tcp_congestion_ops");
     assert!(!ops.is_link());
