@@ -6,7 +6,7 @@
 //! also merges equal self-referential types. VARs are never merged (each is one
 //! variable). Output ids follow the first appearance of each class.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use oxbpf_btf::{BtfBuilder, Kind, TypeId, TypeRecord};
 
@@ -31,14 +31,19 @@ struct Node {
     refs: Vec<Option<usize>>,
 }
 
-/// Merges the types of `objs` (None: an object without BTF).
-pub(crate) fn merge(objs: &[Option<&ObjBtf>], aliases: &Aliases) -> Merged {
+/// Merges the types of `objs` (None: an object without BTF); types in `dropped` are left
+/// out (references to them become void).
+pub(crate) fn merge(
+    objs: &[Option<&ObjBtf>],
+    aliases: &Aliases,
+    dropped: &HashSet<(usize, TypeId)>,
+) -> Merged {
     let mut node_of: HashMap<(usize, TypeId), usize> = HashMap::new();
     let mut nodes: Vec<Node> = Vec::new();
     for (oi, o) in objs.iter().enumerate() {
         let Some(o) = o else { continue };
         for id in 1..o.count {
-            if o.kind(id) == Kind::Datasec {
+            if o.kind(id) == Kind::Datasec || dropped.contains(&(oi, id)) {
                 continue;
             }
             if aliases.get(&(oi, id)).is_some_and(|&t| t != (oi, id)) {

@@ -575,8 +575,19 @@ impl State<'_> {
                 }
             }
         }
+        // Non-static VARs without a symbol belong to dropped duplicate sections (the
+        // second object's `license`, `version`): left out, as libbpf does.
+        let mut dropped = HashSet::new();
+        for (oi, o) in self.btfs.iter().enumerate() {
+            let Some(o) = o else { continue };
+            for (name, &(id, _)) in &o.globals {
+                if o.kind(id) == oxbpf_btf::Kind::Var && !self.globs.contains_key(name) {
+                    dropped.insert((oi, id));
+                }
+            }
+        }
         let objs: Vec<Option<&ObjBtf>> = self.btfs.iter().map(Option::as_ref).collect();
-        let mut merged = btf_merge::merge(&objs, &aliases);
+        let mut merged = btf_merge::merge(&objs, &aliases, &dropped);
 
         // DATASECs: (name, output section or None for ephemeral ones, vars).
         let mut datasecs: Vec<DatasecOut> = Vec::new();
@@ -613,6 +624,9 @@ impl State<'_> {
                 for v in rec.trailing().chunks_exact(3) {
                     let (vt, voff, vsize) = (v[0], v[1], v[2]);
                     let out_t = merged.map[oi].get(vt as usize).copied().unwrap_or(0);
+                    if out_t == 0 {
+                        continue; // a dropped or invalid variable
+                    }
                     if !o.is_non_static(vt) {
                         let off = placed.map_or(0, |p| p.1) + u64::from(voff);
                         datasecs[di].2.push((out_t, off as u32, vsize));

@@ -814,3 +814,26 @@ fn the_same_kconfig_extern_in_two_objects_stays_one_extern() {
     let (_, ds) = btf.datasec_by_name(".kconfig").unwrap().unwrap();
     assert_eq!(ds.vlen(), 1, "one CONFIG_X in .kconfig");
 }
+
+#[test]
+fn the_duplicate_license_leaves_no_variable_behind() {
+    let with_btf = |var: &str| {
+        let mut t = T::default();
+        let l = t.sec("license", b"GPL\0");
+        t.sym(var, GLOBAL, OBJECT, Some(l), 0, 4);
+        let mut b = BtfBuilder::new();
+        let ch = b.add_int("char", 1, 0);
+        let int = b.add_int("int", 4, 0);
+        let arr = b.add_array(ch, int, 4);
+        let v = b.add_var(var, arr, VAR_GLOBAL_ALLOCATED);
+        b.add_datasec("license", 0, &[(v, 0, 4)]);
+        t.btf = Some(b.build());
+        t
+    };
+    let out = parse(&link2(&with_btf("LICENSE"), &with_btf("_license")).unwrap());
+    assert!(out.symbols.iter().all(|s| s.name != "_license"));
+    let btf = out_btf(&out);
+    assert_eq!(btf.find_all_by_name("_license").count(), 0);
+    let (_, ds) = btf.datasec_by_name("license").unwrap().unwrap();
+    assert_eq!((ds.size, ds.vlen()), (4, 1));
+}
