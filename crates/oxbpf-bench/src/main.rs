@@ -252,7 +252,7 @@ fn fill_with_facade(size: u32) -> Res<oxbpf::Collection> {
 
 /// Fills the 64 MiB ring with `size`-byte records (untimed), then times draining it with
 /// `RingBuf::consume`, reading each record's first byte (bench-peers `ringbuf_drain`; the
-/// reader's construction is inside the timed part there too).
+/// reader's construction and teardown are inside the timed part there too).
 fn ringbuf_drain(metric: &str, size: u32) -> Res<()> {
     let coll = fill_with_facade(size)?;
     let map: &Map = coll.map("rb").ok_or("map rb missing")?;
@@ -260,9 +260,15 @@ fn ringbuf_drain(metric: &str, size: u32) -> Res<()> {
 
     let t = Instant::now();
     let mut rb = RingBuf::new(map)?;
+    let setup = t.elapsed();
     let mut sum = 0u64;
     let count = rb.consume(|d| sum += u64::from(d[0]))? as u64;
+    // The peers drop their readers (munmap) inside the timed part: so do we.
+    drop(rb);
     let secs = t.elapsed().as_secs_f64();
+    if std::env::var_os("PB_DEBUG").is_some() {
+        eprintln!("{metric}: reader setup (mmaps, epoll) {setup:?}, total {secs:.4} s");
+    }
     std::hint::black_box(sum);
     if count + 2 < expect {
         return Err(format!("drained {count} records, expected about {expect}").into());

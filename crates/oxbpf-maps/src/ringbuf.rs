@@ -17,6 +17,10 @@ use oxbpf_sys::ringbuf::{Next, RingBufMemory};
 use crate::error::{Error, Result};
 use crate::map::{Map, map_type};
 
+/// How many records ahead [`RingBuf::consume`] prefetches (a guess that the records
+/// ahead have the size of the current one; a wrong guess costs one useless hint).
+const PREFETCH_AHEAD: u64 = 8;
+
 /// Counters of what a [`RingBuf`] has read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RingStats {
@@ -172,6 +176,9 @@ impl RingBuf {
             while pos < prod {
                 match self.mem.next(pos, prod) {
                     Ok(Next::Record(data, total)) => {
+                        // Records ahead are likely the same size: start loading the
+                        // one PREFETCH_AHEAD records on while this one is handled.
+                        self.mem.prefetch(pos + total * PREFETCH_AHEAD);
                         f(data);
                         pos += total;
                         n += 1;
