@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use oxbpf_btf::{BtfBuilder, Kind, TypeId, TypeRecord};
 
-use crate::btf_types::{ObjBtf, base_is_type, trailing_str_slots, trailing_type_slots};
+use crate::btf_types::{ObjBtf, Word, base_is_type, word_role};
 
 /// Maps an (object, type id) to the (object, type id) standing for it.
 pub(crate) type Aliases = HashMap<(usize, TypeId), (usize, TypeId)>;
@@ -85,15 +85,11 @@ pub(crate) fn merge(
         } else {
             key.push(rec.size_or_type());
         }
-        let tslots = trailing_type_slots(rec);
-        let sslots = trailing_str_slots(rec);
         for (i, &w) in rec.trailing().iter().enumerate() {
-            if tslots.contains(&i) {
-                n.refs.push(resolve(n.obj, w));
-            } else if sslots.contains(&i) {
-                key.push(intern(o.str(w)));
-            } else {
-                key.push(w);
+            match word_role(kind, i) {
+                Word::Type => n.refs.push(resolve(n.obj, w)),
+                Word::Str => key.push(intern(o.str(w))),
+                Word::Plain => key.push(w),
             }
         }
         if kind == Kind::Var {
@@ -159,20 +155,14 @@ pub(crate) fn merge(
         } else {
             rec.size_or_type()
         };
-        let tslots = trailing_type_slots(rec);
-        let sslots = trailing_str_slots(rec);
         let trailing: Vec<u32> = rec
             .trailing()
             .iter()
             .enumerate()
-            .map(|(i, &w)| {
-                if tslots.contains(&i) {
-                    next_ref()
-                } else if sslots.contains(&i) {
-                    builder.add_str(o.str(w))
-                } else {
-                    w
-                }
+            .map(|(i, &w)| match word_role(rec.kind(), i) {
+                Word::Type => next_ref(),
+                Word::Str => builder.add_str(o.str(w)),
+                Word::Plain => w,
             })
             .collect();
         let name_off = builder.add_str(o.str(rec.name_off()));

@@ -31,25 +31,27 @@ pub(crate) fn base_is_type(kind: Kind) -> bool {
     )
 }
 
-/// Indices of the trailing words that are type ids.
-pub(crate) fn trailing_type_slots(rec: &TypeRecord) -> Vec<usize> {
-    let n = rec.vlen() as usize;
-    match rec.kind() {
-        Kind::Array => vec![0, 1],
-        Kind::Struct | Kind::Union => (0..n).map(|i| 3 * i + 1).collect(),
-        Kind::FuncProto => (0..n).map(|i| 2 * i + 1).collect(),
-        Kind::Datasec => (0..n).map(|i| 3 * i).collect(),
-        _ => Vec::new(),
-    }
+/// What a trailing word of a type record holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// A type id.
+    Type,
+    /// A string offset.
+    Str,
+    /// Anything else (offsets, sizes, values, linkage).
+    Plain,
 }
 
-/// Indices of the trailing words that are string offsets.
-pub(crate) fn trailing_str_slots(rec: &TypeRecord) -> Vec<usize> {
-    let n = rec.vlen() as usize;
-    match rec.kind() {
-        Kind::Struct | Kind::Union | Kind::Enum64 => (0..n).map(|i| 3 * i).collect(),
-        Kind::Enum | Kind::FuncProto => (0..n).map(|i| 2 * i).collect(),
-        _ => Vec::new(),
+/// What trailing word `i` of a record of `kind` holds.
+pub(crate) fn word_role(kind: Kind, i: usize) -> Word {
+    match (kind, i) {
+        (Kind::Array, 0 | 1) => Word::Type,
+        (Kind::Struct | Kind::Union, i) if i % 3 == 1 => Word::Type,
+        (Kind::Struct | Kind::Union | Kind::Enum64, i) if i % 3 == 0 => Word::Str,
+        (Kind::FuncProto, i) if i % 2 == 1 => Word::Type,
+        (Kind::FuncProto | Kind::Enum, i) if i % 2 == 0 => Word::Str,
+        (Kind::Datasec, i) if i % 3 == 0 => Word::Type,
+        _ => Word::Plain,
     }
 }
 
@@ -99,25 +101,27 @@ impl ObjBtf {
                     ),
                 ));
             }
-            for i in trailing_type_slots(rec) {
-                let t = rec.trailing()[i];
-                if t >= count {
-                    return Err(bad(
-                        id,
-                        format!("refers to type [{t}], past the last type [{}]", count - 1),
-                    ));
-                }
+            if o.b.str_at(rec.name_off()).is_none() {
+                return Err(bad(
+                    id,
+                    format!("name offset {:#x} is not a valid string", rec.name_off()),
+                ));
             }
-            for off in std::iter::once(rec.name_off()).chain(
-                trailing_str_slots(rec)
-                    .into_iter()
-                    .map(|i| rec.trailing()[i]),
-            ) {
-                if o.b.str_at(off).is_none() {
-                    return Err(bad(
-                        id,
-                        format!("string offset {off:#x} is not a valid string"),
-                    ));
+            for (i, &w) in rec.trailing().iter().enumerate() {
+                match word_role(rec.kind(), i) {
+                    Word::Type if w >= count => {
+                        return Err(bad(
+                            id,
+                            format!("refers to type [{w}], past the last type [{}]", count - 1),
+                        ));
+                    }
+                    Word::Str if o.b.str_at(w).is_none() => {
+                        return Err(bad(
+                            id,
+                            format!("string offset {w:#x} is not a valid string"),
+                        ));
+                    }
+                    _ => {}
                 }
             }
         }
