@@ -14,7 +14,7 @@
  */
 #include "oxbpf_helpers.h"
 
-#define MANY_LOOPS 1024
+#define MANY_LOOPS 256
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

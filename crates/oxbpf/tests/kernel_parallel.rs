@@ -8,7 +8,7 @@ use oxbpf::{Collection, Error, LoadOptions, ObjectSpec};
 /// `work(seed, n)` of bpf-src/many_progs.bpf.c.
 fn work(seed: u32, n: u32) -> u32 {
     let mut acc = seed ^ n;
-    for i in 0..1024u32 {
+    for i in 0..256u32 {
         acc = acc
             .wrapping_mul(1103515245)
             .wrapping_add(12345)
@@ -126,5 +126,32 @@ fn every_rejected_program_is_reported_with_its_own_log() {
             shown.contains("\"first_bad\"") && shown.contains("\"second_bad\""),
             "{shown}"
         );
+    }
+}
+
+#[test]
+fn freplace_program_is_loaded_after_its_target_in_the_same_object() {
+    use oxbpf::obj::ProgramType;
+    let spec = ObjectSpec::from_file(common::fixture("freplace_same.bpf.o")).unwrap();
+    let order: Vec<&str> = spec.programs.iter().map(|p| p.name.as_str()).collect();
+    // The dependent comes first in the object: only the dependency order loads it.
+    assert_eq!(order, ["new_compute", "caller"]);
+    if !common::have_bpf()
+        || !common::have_prog_type(ProgramType::SYSCALL)
+        || !common::have_prog_type(ProgramType::EXT)
+    {
+        return;
+    }
+    for jobs in [2, 1] {
+        let opts = LoadOptions {
+            jobs,
+            ..Default::default()
+        };
+        let coll = Collection::load(&spec, &opts).unwrap_or_else(|e| panic!("jobs={jobs}: {e}"));
+        let names: Vec<&str> = coll.programs().map(|p| p.name()).collect();
+        assert_eq!(names, order, "jobs={jobs}");
+        // Loaded against `caller`, not attached: compute is still the original.
+        let caller = coll.program("caller").unwrap();
+        assert_eq!(caller.test_run(&mut []).unwrap(), 42);
     }
 }
