@@ -48,6 +48,8 @@ pub(crate) struct Symbol<'a> {
     pub(crate) size: u64,
     pub(crate) kind: u8,
     pub(crate) bind: u8,
+    /// `STV_*` (the low bits of `st_other`).
+    pub(crate) visibility: u8,
     pub(crate) section: SymSection,
 }
 
@@ -226,6 +228,7 @@ impl<'a> Elf<'a> {
                 size: sym.st_size(e),
                 kind: sym.st_type(),
                 bind: sym.st_bind(),
+                visibility: sym.st_visibility(),
                 section,
             });
         }

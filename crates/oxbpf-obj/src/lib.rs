@@ -84,6 +84,38 @@ pub struct DatasecLayout {
     pub sections: Vec<(String, u64)>,
     /// `(section name, symbol name, offset)` of every named object symbol in a section.
     pub symbols: Vec<(String, String, u64)>,
+    /// Global functions of hidden or internal visibility (`__hidden`): their BTF FUNC goes
+    /// to the kernel as static, as libbpf does, so the verifier checks them in their
+    /// callers' context instead of on their own (usdt.bpf.h's `bpf_usdt_arg`).
+    pub hidden_funcs: Vec<String>,
+}
+
+/// Gives the FUNCs named in `names` static linkage in `out`, a copy of `btf`'s bytes (same
+/// layout): the linkage is the low 16 bits of the type's info word.
+fn mark_static(btf: &oxbpf_btf::Btf<'_>, out: &mut [u8], names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let endian = btf.endian();
+    for t in btf.types() {
+        let (id, t) = t.map_err(|e| Error::btf("marking hidden functions static", e))?;
+        let oxbpf_btf::Type::Func(f) = t else {
+            continue;
+        };
+        if f.linkage == oxbpf_btf::LINKAGE_STATIC || !names.iter().any(|n| n == f.name) {
+            continue;
+        }
+        let Some(word) = btf
+            .type_offset(id)
+            .and_then(|off| out.get_mut(off + 4..off + 8))
+        else {
+            continue;
+        };
+        let info = endian.u32([word[0], word[1], word[2], word[3]]);
+        let linkage = u32::from(oxbpf_btf::LINKAGE_STATIC);
+        word.copy_from_slice(&endian.u32_bytes((info & !0xffff) | linkage));
+    }
+    Ok(())
 }
 
 impl ObjectSpec {
@@ -177,9 +209,10 @@ impl ObjectSpec {
                 .find(|(s, v, _)| s == sec && v == var)
                 .and_then(|(_, _, o)| u32::try_from(*o).ok())
         };
-        oxbpf_btf::fixup_for_load(&btf, &section_size, &var_offset)
-            .map(Some)
-            .map_err(|e| Error::btf("completing .BTF for loading", e))
+        let mut out = oxbpf_btf::fixup_for_load(&btf, &section_size, &var_offset)
+            .map_err(|e| Error::btf("completing .BTF for loading", e))?;
+        mark_static(&btf, &mut out, &l.hidden_funcs)?;
+        Ok(Some(out))
     }
 
     /// Overwrites a variable's initial value in its data section (e.g. a `const volatile`

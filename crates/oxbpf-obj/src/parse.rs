@@ -640,5 +640,20 @@ fn datasec_layout(elf: &Elf<'_>) -> crate::DatasecLayout {
             _ => None,
         })
         .collect();
-    crate::DatasecLayout { sections, symbols }
+    let hidden_funcs = elf
+        .symbols
+        .iter()
+        .filter(|s| {
+            s.kind == elf::STT_FUNC
+                && matches!(s.bind, elf::STB_GLOBAL | elf::STB_WEAK)
+                && matches!(s.visibility, elf::STV_HIDDEN | elf::STV_INTERNAL)
+                && matches!(s.section, SymSection::Section(_))
+        })
+        .map(|s| s.name.to_owned())
+        .collect();
+    crate::DatasecLayout {
+        sections,
+        symbols,
+        hidden_funcs,
+    }
 }

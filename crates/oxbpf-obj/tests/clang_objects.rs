@@ -438,3 +438,41 @@ SEC("xdp") int prog(void *ctx) { return 2; }
     assert_eq!(spec.license, "");
     assert_eq!(spec.programs[0].name, "prog");
 }
+
+#[test]
+fn hidden_global_functions_go_to_the_kernel_as_static_as_in_libbpf() {
+    if !clang_available() {
+        return;
+    }
+    let spec = ObjectSpec::from_bytes(&compile(
+        r#"
+#include "mini.h"
+__attribute__((visibility("hidden"))) __noinline int helper_hidden(int *p) { return *p + 1; }
+__noinline int helper_global(int *p) { return p ? *p : 0; }
+SEC("xdp") int prog(void *ctx) { int v = 1; return helper_hidden(&v) + helper_global(&v); }
+char LICENSE[] SEC("license") = "GPL";
+"#,
+    ))
+    .unwrap();
+    assert_eq!(spec.datasec_layout.hidden_funcs, ["helper_hidden"]);
+    let linkage = |bytes: &[u8], name: &str| {
+        let btf = oxbpf_btf::Btf::parse(bytes).unwrap();
+        btf.types()
+            .map(|t| t.unwrap().1)
+            .find_map(|t| match t {
+                oxbpf_btf::Type::Func(f) if f.name == name => Some(f.linkage),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no FUNC {name}"))
+    };
+    // The object's own BTF keeps what clang wrote; the BTF for the kernel has the change.
+    let own = spec.btf().unwrap().unwrap();
+    assert_eq!(
+        linkage(own.bytes(), "helper_hidden"),
+        oxbpf_btf::LINKAGE_GLOBAL
+    );
+    let load = spec.btf_for_load().unwrap().unwrap();
+    assert_eq!(linkage(&load, "helper_hidden"), oxbpf_btf::LINKAGE_STATIC);
+    assert_eq!(linkage(&load, "helper_global"), oxbpf_btf::LINKAGE_GLOBAL);
+    assert_eq!(linkage(&load, "prog"), oxbpf_btf::LINKAGE_GLOBAL);
+}
