@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use oxbpf_asm::{Insn, PSEUDO_CALL, PSEUDO_FUNC};
-use oxbpf_btf::{Btf, BtfExt};
+use oxbpf_btf::{Btf, BtfExt, Type};
 use oxbpf_obj::{ObjectSpec, ProgramSpec, RelocTarget, Relocation};
 
 use crate::error::{CallKind, Error, Result};
@@ -82,6 +82,16 @@ pub fn link_program(spec: &ObjectSpec, program: usize) -> Result<LinkedProgram> 
     let mut insns: Vec<Insn> = entry.insns.clone();
     let mut placed: Vec<(FuncId, usize)> = vec![(FuncId::Prog(program), 0)];
     let mut start_of: HashMap<FuncId, usize> = HashMap::from([(FuncId::Prog(program), 0)]);
+    // The exception callback goes with the program even where nothing calls it, as in
+    // libbpf (the verifier finds it through the decl tag and func_info).
+    if let Some(cb) = exception_callback(spec, pname)? {
+        if let Some(i) = spec.subprograms.iter().position(|f| f.name == cb) {
+            let s = insns.len();
+            insns.extend_from_slice(&spec.subprograms[i].insns);
+            placed.push((FuncId::Sub(i), s));
+            start_of.insert(FuncId::Sub(i), s);
+        }
+    }
 
     let mut next = 0;
     while next < placed.len() {
@@ -225,6 +235,39 @@ pub fn link_program(spec: &ObjectSpec, program: usize) -> Result<LinkedProgram> 
         relocations,
         functions,
     })
+}
+
+/// The exception callback of entry program `program`: the `<name>` of a decl tag
+/// `exception_callback:<name>` on the program's BTF FUNC (`__exception_cb(name)`).
+fn exception_callback<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<&'s str>> {
+    let Some(bytes) = &spec.btf else {
+        return Ok(None);
+    };
+    let btf_err = |source| Error::Btf {
+        program: program.to_string(),
+        context: "looking for the exception callback".to_string(),
+        source,
+    };
+    let btf = Btf::parse(bytes).map_err(btf_err)?;
+    for t in btf.types() {
+        let (_, t) = t.map_err(btf_err)?;
+        let Type::DeclTag(tag) = t else { continue };
+        let Some(cb) = tag.name.strip_prefix("exception_callback:") else {
+            continue;
+        };
+        if tag.component_idx != -1 {
+            continue;
+        }
+        if matches!(btf.type_by_id(tag.ty).map_err(btf_err)?, Type::Func(f) if f.name == program) {
+            // `cb` borrows from `bytes`, which `spec` owns.
+            return Ok(spec
+                .subprograms
+                .iter()
+                .map(|f| f.name.as_str())
+                .find(|&n| n == cb));
+        }
+    }
+    Ok(None)
 }
 
 /// Re-bases `.BTF.ext` func_info / line_info (byte offsets per ELF section) onto the

@@ -32,6 +32,10 @@ char LICENSE[] SEC("license") = "GPL";
 "#;
 
 fn compile() -> Option<Vec<u8>> {
+    compile_src(SRC, "p")
+}
+
+fn compile_src(src: &str, name: &str) -> Option<Vec<u8>> {
     if !Command::new("clang-19")
         .arg("--version")
         .output()
@@ -40,10 +44,10 @@ fn compile() -> Option<Vec<u8>> {
         eprintln!("skipping: clang-19 is not installed");
         return None;
     }
-    let dir = std::env::temp_dir().join(format!("oxbpf-reloc-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("oxbpf-reloc-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../oxbpf-obj/tests/bpf");
-    std::fs::write(dir.join("p.c"), SRC).unwrap();
+    std::fs::write(dir.join("p.c"), src).unwrap();
     let out = Command::new("clang-19")
         .args(["-target", "bpf", "-g", "-O2", "-c"])
         .arg("-I")
@@ -162,4 +166,29 @@ fn links_a_clang_object_with_subprograms_callbacks_and_ext_info() {
     let add_data_insn = add_data.insn;
     resolve_maps(&mut linked, &|m| Some(100 + m as i32)).unwrap();
     assert_eq!(linked.insns[add_data_insn].imm, 100 + data as i32);
+}
+
+#[test]
+fn an_exception_callback_nothing_calls_is_linked_with_its_program() {
+    let src = r#"
+#include "mini.h"
+__noinline int on_exc(__u64 cookie) { return cookie + 7; }
+__attribute__((btf_decl_tag("exception_callback:on_exc")))
+SEC("tc") int with_cb(void *ctx) { return 0; }
+SEC("tc") int without_cb(void *ctx) { return 1; }
+char LICENSE[] SEC("license") = "GPL";
+"#;
+    let Some(bytes) = compile_src(src, "exc") else {
+        return;
+    };
+    let spec = ObjectSpec::from_bytes(&bytes).unwrap();
+    let index = |name: &str| spec.programs.iter().position(|p| p.name == name).unwrap();
+    let with = link_program(&spec, index("with_cb")).unwrap();
+    let names: Vec<&str> = with.functions.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["with_cb", "on_exc"]);
+    // The callback is a function of the program for the verifier: it has a func_info.
+    assert_eq!(with.func_info.len(), 2);
+    assert_eq!(with.func_info[1].insn as usize, with.functions[1].1);
+    let without = link_program(&spec, index("without_cb")).unwrap();
+    assert_eq!(without.functions.len(), 1);
 }
