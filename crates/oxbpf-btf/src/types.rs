@@ -492,6 +492,18 @@ impl<'a> Iterator for Members<'a> {
         let n = usize::from(self.ctx.vlen - self.idx);
         (0, Some(n))
     }
+    /// Member `n` from here, decoding only it (CO-RE access strings index members
+    /// directly: `members().nth(i)` must not decode the `i` before it).
+    fn nth(&mut self, n: usize) -> Option<Self::Item> {
+        let left = usize::from(self.ctx.vlen - self.idx);
+        if n >= left {
+            self.idx = self.ctx.vlen;
+            return None;
+        }
+        // n < left <= u16::MAX.
+        self.idx += n as u16;
+        self.next()
+    }
 }
 
 /// `BTF_KIND_ENUM` / `BTF_KIND_ENUM64`.
@@ -570,6 +582,18 @@ impl<'a> Iterator for EnumValues<'a> {
             self.idx = ctx.vlen;
         }
         Some(r)
+    }
+    /// Enumerator `n` from here, decoding only it.
+    fn nth(&mut self, n: usize) -> Option<Self::Item> {
+        let vlen = self.e.ctx.vlen;
+        let left = usize::from(vlen - self.idx);
+        if n >= left {
+            self.idx = vlen;
+            return None;
+        }
+        // n < left <= u16::MAX.
+        self.idx += n as u16;
+        self.next()
     }
 }
 

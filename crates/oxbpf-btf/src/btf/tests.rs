@@ -595,3 +595,37 @@ mod props {
         }
     }
 }
+
+#[test]
+fn nth_member_and_enumerator_decode_directly_and_agree_with_iteration() {
+    let mut b = BtfBuilder::new();
+    let int = b.add_int("int", 4, INT_SIGNED);
+    let names: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let members: Vec<(&str, TypeId, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), int, i as u32 * 32))
+        .collect();
+    let s = b.add_struct("wide", 160, &members);
+    let values: Vec<(&str, i128)> = names.iter().map(|n| (n.as_str(), 7)).collect();
+    let e = b.add_enum("e", 4, false, &values);
+    let blob = b.build();
+    let btf = Btf::parse(&blob).unwrap();
+    let (Type::Struct(c), Type::Enum(en)) =
+        (btf.type_by_id(s).unwrap(), btf.type_by_id(e).unwrap())
+    else {
+        panic!("not a struct and an enum")
+    };
+    let all: Vec<_> = c.members().map(|m| m.unwrap().name).collect();
+    for i in [0, 1, 17, 39] {
+        assert_eq!(c.members().nth(i).unwrap().unwrap().name, all[i]);
+        assert_eq!(en.values().nth(i).unwrap().unwrap().0, all[i]);
+    }
+    assert!(c.members().nth(40).is_none() && en.values().nth(40).is_none());
+    // Iteration goes on after nth as after as many next() calls.
+    let mut it = c.members();
+    assert_eq!(it.nth(3).unwrap().unwrap().name, "m3");
+    assert_eq!(it.next().unwrap().unwrap().name, "m4");
+    assert_eq!(it.nth(100).map(|m| m.is_ok()), None);
+    assert!(it.next().is_none());
+}

@@ -800,7 +800,7 @@ pub fn apply_core(
             source,
         }
     };
-    let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
+    let btf = Btf::parse_with_offsets(btf_bytes).map_err(btf_err("parsing .BTF"))?;
     let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
     targets.prefetch(&btf, &ext);
     let mut out = Vec::new();

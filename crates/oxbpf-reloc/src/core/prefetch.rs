@@ -64,7 +64,7 @@ impl CandidateQueries {
         let (Some(btf), Some(ext)) = (&spec.btf, &spec.btf_ext) else {
             return CandidateQueries::default();
         };
-        let Ok(btf) = Btf::parse(btf) else {
+        let Ok(btf) = Btf::parse_with_offsets(btf) else {
             return CandidateQueries::default();
         };
         match BtfExt::parse(ext, &btf) {
