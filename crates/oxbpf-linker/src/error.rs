@@ -96,6 +96,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The output would exceed a format limit.
+    #[error("the linked object would have {what}")]
+    TooLarge {
+        /// What is too large.
+        what: String,
+    },
     /// `finish` was called before any object was added.
     #[error("no objects to link")]
     Empty,

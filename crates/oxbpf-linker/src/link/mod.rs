@@ -137,6 +137,16 @@ pub(crate) fn link(inputs: &[Input], btfs: &[Option<ObjBtf>]) -> Result<Vec<u8>>
     for oi in 0..inputs.len() {
         st.append_relocations(oi)?;
     }
+    // ELF section indices are 16-bit (below SHN_LORESERVE without extended numbering).
+    let nsecs = st.secs.len() + st.secs.iter().filter(|s| !s.rels.is_empty()).count() + 5;
+    if nsecs >= usize::from(elf::SHN_LORESERVE) {
+        return Err(Error::TooLarge {
+            what: format!(
+                "{nsecs} sections (ELF allows {} without extended numbering)",
+                elf::SHN_LORESERVE
+            ),
+        });
+    }
     let btf = st.merge_btf()?;
     Ok(st.write(btf))
 }
@@ -330,7 +340,8 @@ impl State<'_> {
             .as_ref()
             .and_then(|(_, d)| d.clone())
             .filter(|d| is_extern && d != ".extern");
-        let Some(g) = self.globs.get(&s.name) else {
+        // Taken out while it is updated, put back before returning.
+        let Some(mut g) = self.globs.remove(&s.name) else {
             self.syms.push(OutSym {
                 name: s.name.clone(),
                 info: s.info,
@@ -368,7 +379,7 @@ impl State<'_> {
         if let (Some((go, gid)), Some((id, _))) = (g.btf, &btf) {
             let (a, b) = (self.btfs[go].as_ref(), self.btfs[oi].as_ref());
             if let (Some(a), Some(b)) = (a, b) {
-                let is_map = self.glob_is_map(g)
+                let is_map = self.glob_is_map(&g)
                     || btf.as_ref().and_then(|(_, d)| d.as_deref()) == Some(".maps");
                 if is_map {
                     let da =
@@ -419,7 +430,6 @@ impl State<'_> {
         } else {
             check_sec(&g_decl, def_sec_name(self, section))?;
         }
-        let g = self.globs.get_mut(&s.name).expect("looked up above");
         let out = &mut self.syms[g_sym];
         // A strong declaration or definition makes the symbol strong (as in libbpf: a
         // weak and a strong extern give a strong one); only a strong definition stops
@@ -440,6 +450,7 @@ impl State<'_> {
             if g.btf.is_none() {
                 g.btf = btf.map(|(id, _)| (oi, id));
             }
+            self.globs.insert(s.name.clone(), g);
             return Ok(g_sym);
         }
         if !g.is_extern && weak {
@@ -447,6 +458,7 @@ impl State<'_> {
             if let Some(si) = s.section() {
                 self.maps[oi].dead.push((si, s.value, s.value + s.size));
             }
+            self.globs.insert(s.name.clone(), g);
             return Ok(g_sym);
         }
         // This definition wins (over an extern, or a weak one).
@@ -469,6 +481,7 @@ impl State<'_> {
         if let Some((id, _)) = btf {
             g.btf = Some((oi, id));
         }
+        self.globs.insert(s.name.clone(), g);
         Ok(g_sym)
     }
 
