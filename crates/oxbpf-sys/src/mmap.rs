@@ -205,3 +205,51 @@ impl Drop for MmapRegion {
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn file(tag: &str, len: u64) -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("oxbpf-mmap-{tag}-{}", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f.set_len(len).unwrap();
+        f
+    }
+
+    #[test]
+    fn map_at_places_the_region_and_never_replaces_a_mapping() {
+        let page = crate::page_size();
+        let f = file("place", 2 * page as u64);
+        let addr = 0x2000_0000_0000;
+        let r = MmapRegion::map_at(f.as_fd(), addr, 2 * page, 0, Prot::ReadWrite).unwrap();
+        assert_eq!(r.addr(), addr);
+        r.write(page, b"fixed").unwrap();
+        let err = MmapRegion::map_at(f.as_fd(), addr + page, page, 0, Prot::Read).unwrap_err();
+        assert!(err.to_string().contains("already mapped"), "{err}");
+        // The first mapping is intact.
+        assert_eq!(r.bytes(page, 5).unwrap(), b"fixed");
+        drop(r);
+        let again = MmapRegion::map_at(f.as_fd(), addr, page, page, Prot::Read).unwrap();
+        assert_eq!(again.bytes(0, 5).unwrap(), b"fixed", "the file's page 1");
+    }
+
+    #[test]
+    fn map_at_rejects_unaligned_addresses_and_zero_means_any() {
+        let page = crate::page_size();
+        let f = file("align", page as u64);
+        let err = MmapRegion::map_at(f.as_fd(), 0x2000_0000_0001, page, 0, Prot::Read).unwrap_err();
+        assert!(err.to_string().contains("not page-aligned"), "{err}");
+        let r = MmapRegion::map_at(f.as_fd(), 0, page, 0, Prot::Read).unwrap();
+        assert_ne!(r.addr(), 0);
+        assert_eq!(r.addr() % page, 0);
+    }
+}
