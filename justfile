@@ -53,7 +53,7 @@ asm-compat:
 core-compat *KERNEL_SRC:
     scripts/core-compat {{KERNEL_SRC}}
 
-# Loader compatibility against libbpf: every program of the kernel's BPF selftests (linux-source-6.12, progs/*.c, clang-19) loaded on its own by veristat (libbpf, test-only oracle) and by `oxbpf load --each`; prints both pass / only libbpf / only oxbpf / both fail (needs root, clang-19, gcc, libelf-dev, bpftool; ~10 min; not in CI). See docs/compat.md.
+# Loader compatibility against libbpf: every program of the kernel's BPF selftests (linux-source-6.12, progs/*.c, clang-19) loaded on its own by veristat (libbpf, test-only oracle) and by `oxbpf load --each`; prints both pass / only libbpf / only oxbpf / both fail (needs root, clang-19, gcc, libelf-dev, bpftool; ~6 min, ~9 min the first time; not in CI). See docs/compat.md.
 compat *KERNEL_SRC:
     scripts/compat {{KERNEL_SRC}}
 
