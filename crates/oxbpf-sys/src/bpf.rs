@@ -1538,6 +1538,28 @@ pub fn prog_test_run_on_cpu(
     })
 }
 
+/// `BPF_F_TEST_XDP_LIVE_FRAMES` (5.18+).
+pub const TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
+
+/// `BPF_PROG_TEST_RUN` of an XDP program on `repeat` live frames made from the packet
+/// `data` (`BPF_F_TEST_XDP_LIVE_FRAMES`, 5.18+): its verdicts take effect, so redirects
+/// (devmap, cpumap) and `XDP_TX` really send the frames. The return value is not reported.
+pub fn prog_test_run_xdp_live(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) -> Result<TestRun> {
+    let mut a = TestRunAttr {
+        prog_fd: raw(prog),
+        data_size_in: data.len() as u32,
+        data_in: slice_ptr(data),
+        repeat: repeat.max(1),
+        flags: TEST_XDP_LIVE_FRAMES,
+        ..Default::default()
+    };
+    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
+    Ok(TestRun {
+        retval: a.retval,
+        duration: a.duration,
+    })
+}
+
 #[cfg(test)]
 mod batch_attr_tests {
     use super::*;

@@ -658,3 +658,134 @@ fn user_ringbuf_blocking_reserve_waits_for_the_program_to_drain() {
     s.discard().unwrap();
     assert!(t0.elapsed() < Duration::from_secs(1));
 }
+
+/// A veth pair in this namespace (no addresses), removed on drop.
+struct VethPair {
+    a: String,
+    ifindex_a: u32,
+    ifindex_b: u32,
+}
+
+impl VethPair {
+    fn new() -> Option<VethPair> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let a = format!("oxd3a{}{n}", std::process::id() % 100_000);
+        let b = format!("oxd3b{}{n}", std::process::id() % 100_000);
+        let ip = |args: &[&str]| {
+            std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]) {
+            eprintln!("skipping: cannot create a veth pair (ip link add ... type veth)");
+            return None;
+        }
+        let pair = VethPair {
+            a,
+            ifindex_a: 0,
+            ifindex_b: 0,
+        };
+        if !ip(&["link", "set", &pair.a, "up"]) || !ip(&["link", "set", &b, "up"]) {
+            eprintln!("skipping: cannot bring the veth pair up");
+            return None;
+        }
+        let mut pair = pair;
+        let idx = std::fs::read_to_string(format!("/sys/class/net/{}/ifindex", pair.a)).ok()?;
+        pair.ifindex_a = idx.trim().parse().ok()?;
+        let idx = std::fs::read_to_string(format!("/sys/class/net/{b}/ifindex")).ok()?;
+        pair.ifindex_b = idx.trim().parse().ok()?;
+        Some(pair)
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.a])
+            .status();
+    }
+}
+
+#[test]
+fn devmap_and_cpumap_programs_run_on_frames_redirected_by_live_test_runs() {
+    if !have_bpf() || !have_map_type(MapType::DEVMAP) || !have_map_type(MapType::CPUMAP) {
+        return;
+    }
+    if !release_at_least("5.9") {
+        eprintln!("skipping: devmap (5.8) and cpumap (5.9) entry programs are newer");
+        return;
+    }
+    let Some(veth) = VethPair::new() else {
+        return;
+    };
+    let coll = load("redirect.bpf.o");
+    let devs = DevMap::new(coll.map("devs").unwrap()).unwrap();
+    let cpus = CpuMap::new(coll.map("cpus").unwrap()).unwrap();
+    let bss = coll.global_data(".bss").unwrap();
+    let id = |p: &str| {
+        bpf::prog_info(coll.program(p).unwrap().fd().as_fd())
+            .unwrap()
+            .id
+    };
+    let (on_dev, on_cpu) = (
+        coll.program("on_dev").unwrap(),
+        coll.program("on_cpu").unwrap(),
+    );
+
+    devs.set(0, veth.ifindex_a, Some(on_dev.fd().as_fd()))
+        .unwrap();
+    assert_eq!(
+        devs.get(0).unwrap(),
+        Some(DevMapValue {
+            ifindex: veth.ifindex_a,
+            prog_id: Some(id("on_dev"))
+        })
+    );
+    cpus.set(0, 64, Some(on_cpu.fd().as_fd())).unwrap();
+    assert_eq!(
+        cpus.get(0).unwrap(),
+        Some(CpuMapValue {
+            qsize: 64,
+            prog_id: Some(id("on_cpu"))
+        })
+    );
+    // A program of the wrong expected attach type is refused by the kernel.
+    let to_dev = coll.program("to_dev").unwrap();
+    assert!(
+        devs.set(1, veth.ifindex_a, Some(to_dev.fd().as_fd()))
+            .is_err()
+    );
+
+    if !release_at_least("5.18") {
+        eprintln!("skipping the live part: BPF_F_TEST_XDP_LIVE_FRAMES needs 5.18");
+        return;
+    }
+    // The veth takes redirected frames only while its peer runs an XDP program.
+    let _peer_xdp = coll
+        .program("pass")
+        .unwrap()
+        .attach_xdp(veth.ifindex_b, oxbpf::attach::xdp::XdpMode::Native)
+        .unwrap();
+    // An Ethernet frame (IPv4 ethertype, zero payload).
+    let mut frame = vec![0u8; 64];
+    frame[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+    frame[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    bpf::prog_test_run_xdp_live(to_dev.fd().as_fd(), &frame, 10).unwrap();
+    eventually("10 frames through the devmap entry's program", || {
+        bss.get::<u64>("dev_runs").unwrap() == 10
+    });
+    assert_eq!(bss.get::<u32>("dev_ifindex").unwrap(), veth.ifindex_a);
+
+    let to_cpu = coll.program("to_cpu").unwrap();
+    bpf::prog_test_run_xdp_live(to_cpu.fd().as_fd(), &frame, 10).unwrap();
+    eventually("10 frames through the cpumap entry's program", || {
+        bss.get::<u64>("cpu_runs").unwrap() == 10
+    });
+    // Emptied slots redirect nowhere: the counts stay.
+    devs.remove(0).unwrap();
+    bpf::prog_test_run_xdp_live(to_dev.fd().as_fd(), &frame, 5).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(bss.get::<u64>("dev_runs").unwrap(), 10);
+}
