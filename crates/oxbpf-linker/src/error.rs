@@ -22,7 +22,7 @@ pub enum Error {
     Btf {
         /// The object.
         object: String,
-        /// Which part ("parsing .BTF", "type [12]", ...).
+        /// Which part ("parsing .BTF", "func_info", ...).
         what: String,
         /// The BTF error.
         #[source]

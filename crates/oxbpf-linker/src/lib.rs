@@ -17,8 +17,21 @@
 //! - a map declared in several objects becomes one map if the definitions agree, else an
 //!   error names the differing field.
 //!
-//! The crate is pure (no kernel, no files): bytes in, bytes out. Little-endian objects
-//! only (like `oxbpf-obj`).
+//! The crate is pure (no kernel, no files): bytes in, bytes out. It does not load
+//! anything (that is `oxbpf`) and does not read object files for loading (that is
+//! `oxbpf-obj`, which parses its output like any clang object).
+//!
+//! Where the output differs from `bpftool gen object`'s (tests/bpftool_diff.rs checks
+//! the rest is the same — instructions, relocations, sections, symbols — on the fixtures
+//! and on the kernel selftests libbpf links):
+//! - BTF type ids and bytes: our deduplication (partition refinement over the type
+//!   graph) is not libbpf's `btf__dedup`; on every input tried the result is no larger;
+//! - the relocations and `.BTF.ext` records inside the code of a weak function that lost
+//!   to another definition are dropped (the code itself stays, in no function symbol):
+//!   no program contains it, and a loader would otherwise meet relocations outside every
+//!   function;
+//! - locals come first in the symbol table, as ELF requires;
+//! - little-endian objects only (like `oxbpf-obj`).
 //!
 //! ```no_run
 //! let a = std::fs::read("a.bpf.o")?;
