@@ -460,6 +460,8 @@ fn mismatched_extern_variable_type_is_an_error_naming_both_objects() {
         panic!()
     };
     assert_eq!(v.linkage, VAR_GLOBAL_ALLOCATED);
+    // The extern's `.extern` DATASEC is gone with it.
+    assert!(btf.datasec_by_name(".extern").unwrap().is_none());
 }
 
 #[test]

@@ -108,6 +108,11 @@ impl State<'_> {
             }
         }
         for (name, sec, mut vars) in datasecs {
+            if sec.is_none() && vars.is_empty() {
+                // An ephemeral DATASEC (`.extern`, `.kconfig`, ...) whose externs were
+                // all resolved: nothing left to describe.
+                continue;
+            }
             if vars.len() > usize::from(u16::MAX) {
                 return Err(Error::BadBtf {
                     object: self.obj(0).to_string(),
