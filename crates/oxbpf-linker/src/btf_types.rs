@@ -277,12 +277,11 @@ fn match_rec(
         if na != nb {
             return Err(format!("forward declaration {na:?} vs {nb:?}"));
         }
-        let (fwd, fwd_obj, fid, other) = if ka == Kind::Fwd {
-            (ia, a, ia, kb)
+        let (fwd_obj, fid, other) = if ka == Kind::Fwd {
+            (a, ia, kb)
         } else {
-            (ib, b, ib, ka)
+            (b, ib, ka)
         };
-        let _ = fwd;
         let is_union = fwd_obj.rec(fid).is_some_and(TypeRecord::kind_flag);
         return match (is_union, other) {
             (true, Kind::Union) | (false, Kind::Struct) => Ok(()),

@@ -217,10 +217,7 @@ impl Input {
                     true
                 }
                 elf::SHT_PROGBITS | elf::SHT_NOBITS | elf::SHT_REL => false,
-                t if is_dwarf(&sec_name) => {
-                    let _ = t;
-                    true
-                }
+                _ if is_dwarf(&sec_name) => true,
                 t => {
                     return Err(bad(
                         Some(&sec_name),
@@ -261,7 +258,7 @@ impl Input {
         let Some(symtab_idx) = symtab else {
             return Err(bad(None, "no symbol table (SHT_SYMTAB)".into()));
         };
-        let symbols = read_symbols(name, data, &table, symtab_idx, &sections)?;
+        let symbols = read_symbols(name, data, &table, &sections)?;
         let mut rels = Vec::new();
         for (i, sec) in sections.iter().enumerate() {
             if sec.sh_type != elf::SHT_REL || sec.skipped {
@@ -302,14 +299,12 @@ fn read_symbols(
     obj: &str,
     data: &[u8],
     table: &object::read::elf::SectionTable<'_, elf::FileHeader64<LE>>,
-    symtab_idx: usize,
     sections: &[InSection],
 ) -> Result<Vec<InSymbol>> {
     let bad = |reason: String| Error::elf(obj, Some(".symtab"), reason);
     let syms = table
         .symbols(LE, data, elf::SHT_SYMTAB)
         .map_err(|e| bad(e.to_string()))?;
-    let _ = symtab_idx;
     let mut out = Vec::with_capacity(syms.len());
     for (i, s) in syms.symbols().iter().enumerate() {
         let name = syms

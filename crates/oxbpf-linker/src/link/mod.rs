@@ -47,12 +47,6 @@ struct OutSec {
     core_relos: Vec<CoreRelo>,
 }
 
-impl OutSec {
-    fn is_exec(&self) -> bool {
-        self.sh_type == elf::SHT_PROGBITS && self.flags & u64::from(elf::SHF_EXECINSTR) != 0
-    }
-}
-
 #[derive(Debug)]
 struct OutSym {
     name: String,
@@ -635,7 +629,6 @@ impl State<'_> {
                 data,
                 nobits_size: 0,
             });
-            let _ = s.is_exec();
         }
         if let Some(BtfOut { btf, ext }) = btf {
             for (name, data) in [(".BTF", Some(btf)), (".BTF.ext", ext)] {
