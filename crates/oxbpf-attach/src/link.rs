@@ -17,6 +17,9 @@ pub enum LinkMechanism {
     ProgAttach,
     /// `setsockopt(SO_ATTACH_BPF)` on a socket; `SO_DETACH_BPF` on drop.
     SocketOption,
+    /// The value of a struct_ops map written with `BPF_MAP_UPDATE_ELEM` (a `.struct_ops`
+    /// map without `BPF_F_LINK`); the element is deleted on drop.
+    StructOpsMap,
 }
 
 #[derive(Debug)]
@@ -38,6 +41,8 @@ enum Inner {
     },
     /// Several attachments undone together (a perf_event program on every CPU).
     Many(Vec<Inner>),
+    /// A struct_ops table registered by its map value; unregistered on release.
+    StructOps(crate::struct_ops::StructOps),
 }
 
 /// One attachment of a program to a hook. Dropping it detaches.
@@ -100,6 +105,13 @@ impl Link {
         }
     }
 
+    pub(crate) fn struct_ops(ops: crate::struct_ops::StructOps, description: String) -> Self {
+        Link {
+            inner: Some(Inner::StructOps(ops)),
+            description,
+        }
+    }
+
     pub(crate) fn net(hold: crate::net::NetHold, description: String) -> Self {
         Link {
             inner: Some(Inner::Net(hold)),
@@ -131,6 +143,7 @@ impl Link {
         fn of(i: &Inner) -> LinkMechanism {
             match i {
                 Inner::PerfIoctl { .. } => LinkMechanism::PerfEventIoctl,
+                Inner::StructOps(_) => LinkMechanism::StructOpsMap,
                 Inner::Net(h) => h.mechanism(),
                 Inner::Tracefs { inner, .. } => of(inner),
                 Inner::Many(v) => v.first().map_or(LinkMechanism::BpfLink, of),
@@ -273,6 +286,7 @@ fn release(inner: Inner, description: &str) -> crate::Result<()> {
             Ok(())
         }
         Inner::Net(h) => h.release(description),
+        Inner::StructOps(ops) => ops.unregister(),
         Inner::Tracefs {
             inner,
             events_file,

@@ -358,7 +358,56 @@ pub fn register_value(
             ),
         },
     )?;
-    Ok(StructOps { map, description })
+    Ok(StructOps {
+        map,
+        description,
+        registered: true,
+    })
+}
+
+/// Registers struct_ops map `map` (created by [`create_map`]) with `value`, as libbpf's
+/// `bpf_map__attach_struct_ops`: a plain map by writing the value (the returned link
+/// deletes the element on drop: [`LinkMechanism::StructOpsMap`](crate::LinkMechanism)), a
+/// `BPF_F_LINK` map (`link`) by writing the value (`EBUSY`: written before, which is
+/// fine) and creating a `BPF_STRUCT_OPS` link.
+pub fn attach_map(
+    layout: &StructOpsLayout,
+    map: BorrowedFd<'_>,
+    value: &[u8],
+    link: bool,
+    description: &str,
+) -> Result<crate::Link> {
+    let fd = map
+        .try_clone_to_owned()
+        .map(MapFd::from_owned)
+        .map_err(|e| Error::Kernel {
+            what: format!("duplicating the map fd of {description}"),
+            source: oxbpf_sys::Error::Invalid(e.to_string()),
+        })?;
+    if !link {
+        let ops = register_value(layout, fd, value, description.to_owned())?;
+        return Ok(crate::Link::struct_ops(
+            ops,
+            format!("struct_ops {description}"),
+        ));
+    }
+    match oxbpf_sys::bpf::map_update_elem(map, &0u32.to_ne_bytes(), value, 0) {
+        Ok(()) => {}
+        Err(e) if e.errno() == Some(oxbpf_sys::Errno::EBUSY) => {}
+        Err(source) => {
+            return Err(Error::Rejected {
+                what: description.to_owned(),
+                source,
+                hint: format!(
+                    "each program must be BPF_PROG_TYPE_STRUCT_OPS with attach_btf_id {} and \
+                     expected_attach_type = its member's index; required members must be set",
+                    layout.type_id
+                ),
+            });
+        }
+    }
+    drop(fd);
+    attach_link(map, description)
 }
 
 /// Registers `BPF_F_LINK` struct_ops map `map` (its value written already) through a
@@ -382,6 +431,8 @@ pub fn attach_link(map: BorrowedFd<'_>, description: &str) -> Result<crate::Link
 pub struct StructOps {
     map: MapFd,
     description: String,
+    /// False once [`StructOps::unregister`] ran (drop has nothing left to do).
+    registered: bool,
 }
 
 impl StructOps {
@@ -396,12 +447,11 @@ impl StructOps {
     }
 
     /// Unregisters now.
-    pub fn unregister(self) -> Result<()> {
+    pub fn unregister(mut self) -> Result<()> {
+        self.registered = false;
         let r = oxbpf_sys::bpf::map_delete_elem(self.map.as_fd(), &0u32.to_ne_bytes());
-        let description = self.description.clone();
-        std::mem::forget(self);
         r.map(drop).map_err(|source| Error::Kernel {
-            what: format!("unregistering {description}"),
+            what: format!("unregistering {}", self.description),
             source,
         })
     }
@@ -409,6 +459,9 @@ impl StructOps {
 
 impl Drop for StructOps {
     fn drop(&mut self) {
+        if !self.registered {
+            return;
+        }
         let _ = oxbpf_sys::bpf::map_delete_elem(self.map.as_fd(), &0u32.to_ne_bytes());
     }
 }

@@ -68,7 +68,7 @@ pub struct Collection {
     core: Vec<oxbpf_reloc::ReloExplanation>,
     /// Arena maps mapped into this process (at their `map_extra` address).
     arenas: Vec<oxbpf_maps::Arena>,
-    /// struct_ops maps, value written (plain ones registered).
+    /// struct_ops maps with their values, registered by attaching them.
     struct_ops: Vec<crate::struct_ops::StructOpsMap>,
 }
 
@@ -309,8 +309,9 @@ impl Collection {
         &self.warnings
     }
 
-    /// Attaches every loaded program whose section names its hook. All or nothing: if
-    /// one fails, the links made so far are dropped (detached) and the error returned.
+    /// Attaches every loaded program whose section names its hook and registers every
+    /// struct_ops map ([`crate::StructOpsMap::attach`]). All or nothing: if one fails,
+    /// the links made so far are dropped (detached) and the error returned.
     pub fn attach_all(&self) -> Result<Vec<oxbpf_attach::Link>> {
         let mut links = Vec::new();
         for p in &self.programs {
@@ -320,7 +321,7 @@ impl Collection {
                 links.push(p.attach()?);
             }
         }
-        for s in self.struct_ops.iter().filter(|s| s.is_link()) {
+        for s in &self.struct_ops {
             links.push(s.attach()?);
         }
         Ok(links)

@@ -6,17 +6,18 @@
 //! autoload was off (as libbpf does); `struct_ops/` programs no map references are not
 //! loaded. The map is created with the kernel's value type (`BPF_F_LINK` for
 //! `.struct_ops.link`); after the programs load its value is built from the object's
-//! shadow data (members matched by name, function pointers set to program fds) and
-//! written: that registers a plain `.struct_ops` map, which stays registered until the
-//! [`Collection`](crate::Collection) is dropped; a `.struct_ops.link` map is registered by
+//! shadow data (members matched by name, function pointers set to program fds). Nothing
+//! is registered at load (as in libbpf: an object may hold ops tables it never uses):
 //! [`StructOpsMap::attach`] (or [`Collection::attach_all`](crate::Collection::attach_all))
-//! and unregistered when that [`Link`](oxbpf_attach::Link) is dropped.
+//! writes the value — which registers a plain `.struct_ops` map — and for a
+//! `.struct_ops.link` map creates a `BPF_STRUCT_OPS` link; dropping the returned
+//! [`Link`](oxbpf_attach::Link) unregisters either.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
 
-use oxbpf_attach::struct_ops::{self, ShadowMember, StructOps, StructOpsLayout};
+use oxbpf_attach::struct_ops::{self, ShadowMember, StructOpsLayout};
 use oxbpf_maps::Map;
 use oxbpf_obj::{AttachType, MapKind, MapSpec, ObjectSpec, ProgramType};
 
@@ -141,7 +142,8 @@ impl Plan {
         Map::from_fd(m.name.clone(), fd).map_err(|e| Error::Maps(Box::new(e)))
     }
 
-    /// Fills and writes every struct_ops map's value (registering the plain ones).
+    /// Builds every struct_ops map's value from the shadow data and the loaded programs
+    /// (written when the map is attached).
     pub(crate) fn register(
         &self,
         spec: &ObjectSpec,
@@ -201,14 +203,12 @@ impl Plan {
                 map: m.name.clone(),
                 source,
             })?;
-            let description = format!("{} {}", layout.type_name, m.name);
-            let registered = struct_ops::register_value(layout, fd, &value, description)
-                .map_err(|e| map_err(&m.name, e))?;
             out.push(StructOpsMap {
                 name: m.name.clone(),
-                type_name: layout.type_name.clone(),
                 link: ops.link,
-                registered,
+                layout: layout.clone(),
+                map: fd,
+                value,
             });
         }
         Ok(out)
@@ -220,9 +220,11 @@ impl Plan {
 #[derive(Debug)]
 pub struct StructOpsMap {
     name: String,
-    type_name: String,
     link: bool,
-    registered: StructOps,
+    layout: StructOpsLayout,
+    map: oxbpf_sys::MapFd,
+    /// The value to write: kernel layout, program fds of the collection's programs.
+    value: Vec<u8>,
 }
 
 impl StructOpsMap {
@@ -233,36 +235,42 @@ impl StructOpsMap {
 
     /// The kernel ops type (`tcp_congestion_ops`).
     pub fn type_name(&self) -> &str {
-        &self.type_name
+        &self.layout.type_name
     }
 
-    /// True for a `.struct_ops.link` map (registered by [`StructOpsMap::attach`]); false
-    /// for a `.struct_ops` one (registered while the collection lives).
+    /// True for a `.struct_ops.link` map (created with `BPF_F_LINK`, registered through a
+    /// `bpf_link`); false for a `.struct_ops` one (registered by its value).
     pub fn is_link(&self) -> bool {
         self.link
     }
 
     /// The struct_ops map's fd.
     pub fn map_fd(&self) -> BorrowedFd<'_> {
-        self.registered.map_fd()
+        self.map.as_fd()
     }
 
-    /// Registers a `.struct_ops.link` map through a `bpf_link` (`BPF_STRUCT_OPS`, Linux
-    /// 6.4+); dropping the link unregisters. A `.struct_ops` map is registered already
-    /// (when the collection loaded): asking to attach it is an error saying so.
+    /// The map value [`StructOpsMap::attach`] writes (`struct bpf_struct_ops_<type>`).
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// Registers the ops table: writes the value (a plain map is registered by that; the
+    /// link deletes the element on drop) and, for a `.struct_ops.link` map, creates a
+    /// `BPF_STRUCT_OPS` link (Linux 6.4+), closed on drop. The kernel refuses a second
+    /// registration of the same name, and a plain map registers only once (`EBUSY` after
+    /// it was unregistered: load the object again).
     pub fn attach(&self) -> Result<oxbpf_attach::Link> {
-        if !self.link {
-            return Err(map_err(
-                &self.name,
-                "a .struct_ops map (without BPF_F_LINK) is registered when the collection \
-                 loads and unregistered when it is dropped; declare it in \
-                 SEC(\".struct_ops.link\") to attach it as a link",
-            ));
-        }
-        struct_ops::attach_link(self.map_fd(), &format!("{} {}", self.type_name, self.name))
-            .map_err(|source| Error::Attach {
-                program: format!("struct_ops map {}", self.name),
-                source,
-            })
+        let description = format!("{} {}", self.layout.type_name, self.name);
+        struct_ops::attach_map(
+            &self.layout,
+            self.map.as_fd(),
+            &self.value,
+            self.link,
+            &description,
+        )
+        .map_err(|source| Error::Attach {
+            program: format!("struct_ops map {}", self.name),
+            source,
+        })
     }
 }

@@ -11,6 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::process::Command;
 
+use oxbpf::attach::LinkMechanism;
 use oxbpf::maps::Map;
 use oxbpf::obj::{MapType, ObjectSpec};
 use oxbpf::sys::bpf::{self, MapCreate};
@@ -177,7 +178,7 @@ fn have_bpf_tcp_cc() -> bool {
 }
 
 #[test]
-fn struct_ops_from_the_object_registers_at_load_and_runs_on_a_tcp_connection() {
+fn struct_ops_from_the_object_registers_at_attach_and_runs_on_a_tcp_connection() {
     if !have_bpf_tcp_cc() {
         return;
     }
@@ -193,26 +194,30 @@ fn struct_ops_from_the_object_registers_at_load_and_runs_on_a_tcp_connection() {
     let ops = coll.struct_ops("oxbpf_cc").unwrap();
     assert_eq!(ops.type_name(), "tcp_congestion_ops");
     assert!(!ops.is_link());
-    let err = ops.attach().unwrap_err().to_string();
-    assert!(
-        err.contains("registered when the collection loads"),
-        "{err}"
-    );
-    assert!(coll.attach_all().unwrap().is_empty(), "nothing to attach");
+    // Loading registers nothing (an object may hold tables it never uses).
+    assert!(!cc_registered("oxobj_cc"), "{}", available_cc());
+    let links = coll.attach_all().unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].mechanism(), LinkMechanism::StructOpsMap);
     // Registered with its value; the name comes from the shadow data.
     assert!(cc_registered("oxobj_cc"), "{}", available_cc());
+    let again = ops.attach().unwrap_err().to_string();
+    assert!(again.contains("BPF_MAP_UPDATE_ELEM"), "{again}");
 
     let bss = coll.global_data(".bss").unwrap();
     Netns::new("p").tcp_roundtrip_with("oxobj_cc");
     // `init` ran for the connecting and the accepted socket.
     assert_eq!(bss.get::<u64>("init_calls").unwrap(), 2);
-    drop(bss);
-    drop(coll);
+    drop(links);
     assert!(
         !cc_registered("oxobj_cc"),
-        "collection dropped: {}",
+        "link dropped: {}",
         available_cc()
     );
+    // A struct_ops map registers once: the kernel refuses it again after unregistering.
+    let err = ops.attach().unwrap_err().to_string();
+    assert!(err.contains("EBUSY"), "{err}");
+    assert!(!cc_registered("oxobj_cc"), "{}", available_cc());
 }
 
 #[test]
@@ -231,12 +236,17 @@ fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
     );
     let (_, coll) = load("struct_ops_link.bpf.o");
     assert!(coll.struct_ops("oxbpf_ccl").unwrap().is_link());
-    // The plain map registered at load, the link map waits for its link.
-    assert!(cc_registered("oxobj_ccp"), "{}", available_cc());
-    assert!(!cc_registered("oxobj_ccl"), "{}", available_cc());
+    assert!(!coll.struct_ops("oxbpf_ccp").unwrap().is_link());
+    assert!(!cc_registered("oxobj_ccp") && !cc_registered("oxobj_ccl"));
     let links = coll.attach_all().unwrap();
-    assert_eq!(links.len(), 1, "only the .struct_ops.link map attaches");
-    assert!(links[0].link_fd().is_some(), "a bpf_link");
+    let mechanisms: Vec<LinkMechanism> = links.iter().map(|l| l.mechanism()).collect();
+    assert_eq!(
+        mechanisms,
+        [LinkMechanism::StructOpsMap, LinkMechanism::BpfLink],
+        "the .struct_ops map by its value, the .struct_ops.link one by a bpf_link"
+    );
+    assert!(links[1].link_fd().is_some());
+    assert!(cc_registered("oxobj_ccp"), "{}", available_cc());
     assert!(cc_registered("oxobj_ccl"), "{}", available_cc());
 
     // The same programs serve both algorithms.
@@ -248,16 +258,8 @@ fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
 
     drop(links);
     assert!(
-        !cc_registered("oxobj_ccl"),
-        "link dropped: {}",
-        available_cc()
-    );
-    assert!(cc_registered("oxobj_ccp"));
-    drop(bss);
-    drop(coll);
-    assert!(
-        !cc_registered("oxobj_ccp"),
-        "collection dropped: {}",
+        !cc_registered("oxobj_ccp") && !cc_registered("oxobj_ccl"),
+        "links dropped: {}",
         available_cc()
     );
 }
