@@ -14,7 +14,13 @@ use crate::kernel::Prepared;
 pub const TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// Packages whose `kernel_*` integration tests run in the matrix.
-pub const TEST_PACKAGES: &[&str] = &["oxbpf", "oxbpf-sys", "oxbpf-maps", "oxbpf-attach"];
+pub const TEST_PACKAGES: &[&str] = &[
+    "oxbpf",
+    "oxbpf-sys",
+    "oxbpf-maps",
+    "oxbpf-attach",
+    "oxbpf-linker",
+];
 
 /// A built test binary.
 #[derive(Debug, Clone)]
