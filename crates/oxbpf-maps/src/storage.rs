@@ -223,6 +223,26 @@ fn decode_cgroup_key(map: &Map, k: &[u8]) -> Result<CgroupStorageKey> {
     })
 }
 
+/// The keys of a cgroup storage map that exist: older kernels (5.10 here) answer
+/// `BPF_MAP_GET_NEXT_KEY` of the last entry with bytes from the list head (their
+/// `list_next_entry` never ends) instead of `ENOENT`; such a key looks up as absent and
+/// ends the walk.
+fn existing_cgroup_keys<'m>(map: &'m Map) -> impl Iterator<Item = Result<CgroupStorageKey>> + 'm {
+    let mut keys = map.keys();
+    std::iter::from_fn(move || {
+        let k = match keys.next()? {
+            Ok(k) => k,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut v = vec![0u8; map.value_len()];
+        match map.lookup_into(&k, &mut v) {
+            Ok(true) => Some(decode_cgroup_key(map, &k)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
+    })
+}
+
 /// A `BPF_MAP_TYPE_CGROUP_STORAGE` map (4.19+) of values `V`: one per cgroup attachment
 /// of the program that uses it.
 #[derive(Debug)]
@@ -276,9 +296,7 @@ impl<'m, V: Pod> CgroupStorage<'m, V> {
 
     /// Iterates over the keys of the current attachments (attach type 0 for 8-byte keys).
     pub fn keys(&self) -> impl Iterator<Item = Result<CgroupStorageKey>> + 'm {
-        let map = self.map;
-        map.keys()
-            .map(move |k| k.and_then(|k| decode_cgroup_key(map, &k)))
+        existing_cgroup_keys(self.map)
     }
 }
 
@@ -323,9 +341,7 @@ impl<'m, V: Pod> PerCpuCgroupStorage<'m, V> {
 
     /// Iterates over the keys of the current attachments.
     pub fn keys(&self) -> impl Iterator<Item = Result<CgroupStorageKey>> + 'm {
-        let map = self.map;
-        map.keys()
-            .map(move |k| k.and_then(|k| decode_cgroup_key(map, &k)))
+        existing_cgroup_keys(self.map)
     }
 }
 
