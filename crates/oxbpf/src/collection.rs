@@ -176,7 +176,7 @@ impl Collection {
             opts,
             &externs,
         )?;
-        crate::map_init::fill_prog_slots(spec, &maps, &programs)?;
+        crate::map_init::fill_prog_slots(spec, &maps, &programs, &mut warnings)?;
         let struct_ops = struct_ops.register(spec, &maps, &programs)?;
         let types = spec
             .maps

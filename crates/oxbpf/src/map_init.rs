@@ -31,21 +31,28 @@ pub(crate) fn fill_map_slots(spec: &ObjectSpec, maps: &[Map]) -> Result<()> {
     Ok(())
 }
 
-/// Writes the program fd of every `MapSlot::Program` slot into its prog array; the
-/// program must have been loaded.
-pub(crate) fn fill_prog_slots(spec: &ObjectSpec, maps: &[Map], programs: &[Program]) -> Result<()> {
+/// Writes the program fd of every `MapSlot::Program` slot into its prog array. A slot
+/// whose program was not loaded (autoload off) stays empty, with a warning (libbpf fails
+/// the whole load there; loading one program of an object at a time needs this).
+pub(crate) fn fill_prog_slots(
+    spec: &ObjectSpec,
+    maps: &[Map],
+    programs: &[Program],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     for (m, array) in spec.maps.iter().zip(maps) {
         for (index, slot) in &m.initial_slots {
             let MapSlot::Program(name) = slot else {
                 continue;
             };
-            let prog = programs.iter().find(|p| p.name() == name).ok_or_else(|| {
-                slot_error(
-                    &m.name,
-                    *index,
-                    format!("program {name:?} was not loaded (autoload off?)"),
-                )
-            })?;
+            let Some(prog) = programs.iter().find(|p| p.name() == name) else {
+                warnings.push(format!(
+                    "map {:?}: initial slot [{index}] left empty: program {name:?} was not \
+                     loaded (autoload off)",
+                    m.name
+                ));
+                continue;
+            };
             let fd = prog.fd().raw() as u32;
             oxbpf_sys::bpf::map_update_elem(array.fd(), &index.to_ne_bytes(), &fd.to_ne_bytes(), 0)
                 .map_err(|e| slot_error(&m.name, *index, format!("program {name:?}: {e}")))?;

@@ -95,6 +95,31 @@ fn prog_array_slots_hold_the_programs_the_object_names() {
     }
 }
 
+#[test]
+fn prog_array_slot_of_a_program_not_loaded_stays_empty_with_a_warning() {
+    if !common::have_bpf() {
+        return;
+    }
+    let mut spec = ObjectSpec::from_file(common::fixture("mapinmap.bpf.o")).unwrap();
+    for p in &mut spec.programs {
+        if p.name == "tail_three" {
+            p.def.autoload = false;
+        }
+    }
+    let coll = Collection::load(&spec, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(coll.program("tail_three").is_none());
+    let warned = coll
+        .warnings()
+        .iter()
+        .any(|w| w.contains("\"jmp\"") && w.contains("[3]") && w.contains("tail_three"));
+    assert!(warned, "{:?}", coll.warnings());
+    let bss = coll.global_data(".bss").unwrap();
+    for (idx, want) in [(1u32, 1u32), (3, 100)] {
+        bss.set("tail_idx", &idx).unwrap();
+        assert_eq!(run_skb(&coll, "tail_entry"), want, "tail_idx {idx}");
+    }
+}
+
 fn available_cc() -> String {
     std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
         .unwrap_or_default()
