@@ -237,13 +237,19 @@ pub fn breakdown(bytes: &[u8]) -> Res<()> {
     }
     eprintln!("  {:>8.3} ms  sum", ms(sum));
     eprintln!("  {:>8.3} ms  of which kernel floor", ms(floor.total()));
-    let t = Instant::now();
-    let coll = Collection::load(&spec, &opts)?;
-    let again = t.elapsed();
-    drop(coll);
-    eprintln!(
-        "  {:>8.3} ms  a second Collection::load in this process (probes, vmlinux cached)",
-        ms(again)
-    );
+    for jobs in [1, 0, 1, 0] {
+        let opts = LoadOptions {
+            jobs,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let coll = Collection::load(&spec, &opts)?;
+        let again = t.elapsed();
+        drop(coll);
+        eprintln!(
+            "  {:>8.3} ms  Collection::load again in this process (probes, vmlinux cached), jobs {jobs}",
+            ms(again)
+        );
+    }
     Ok(())
 }

@@ -90,6 +90,8 @@ impl Collection {
         opts: &LoadOptions,
         features: &BtfFeatures,
     ) -> Result<Collection> {
+        // CO-RE's target BTF work runs on another thread while the kernel makes the maps.
+        let core_prep = crate::kernel_btf::CorePrep::start(spec, opts);
         crate::memlock::ensure();
         // Externs resolved once per load; the `.kconfig` map gets its values here.
         let (spec, externs) = crate::externs::prepare(spec, opts)?;
@@ -143,7 +145,7 @@ impl Collection {
         let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
         let mut core = Vec::new();
         // One target set per object: it caches (and narrows) candidates per local type.
-        let mut targets = None;
+        let mut targets = core_prep.finish(|| core_targets(opts).ok());
         let mut prepared = Vec::new();
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {

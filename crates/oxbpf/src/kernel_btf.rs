@@ -83,6 +83,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 static VMLINUX_MAP: OnceLock<FileMap> = OnceLock::new();
 static VMLINUX: OnceLock<Btf<'static>> = OnceLock::new();
+/// Held while vmlinux is being mapped and parsed, so a second thread waits for that parse
+/// instead of doing its own.
+static VMLINUX_PARSING: Mutex<()> = Mutex::new(());
 
 /// Parsed BTF kept for the rest of the process (modules, external files), by key.
 type Cache = Mutex<HashMap<PathBuf, &'static Btf<'static>>>;
@@ -111,6 +114,11 @@ pub fn vmlinux() -> Result<&'static Btf<'static>> {
 /// [`vmlinux`]; when this call parses it, the offset table is built in the validating
 /// walk ([`Btf::parse_with_offsets`]) — for callers that read types by id (CO-RE).
 fn vmlinux_parsed(with_offsets: bool) -> Result<&'static Btf<'static>> {
+    if let Some(btf) = VMLINUX.get() {
+        return Ok(btf);
+    }
+    // A poisoned lock only means another thread panicked while parsing: parse again.
+    let _parsing = VMLINUX_PARSING.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(btf) = VMLINUX.get() {
         return Ok(btf);
     }
@@ -227,7 +235,10 @@ pub fn module_names() -> Vec<String> {
 
 /// An external BTF file (BTFHub style), mapped, parsed and cached for the process.
 pub fn external(path: impl AsRef<Path>) -> Result<&'static Btf<'static>> {
-    let path = path.as_ref();
+    external_btf(path.as_ref())
+}
+
+fn external_btf(path: &Path) -> Result<&'static Btf<'static>> {
     cached(&EXTERNAL, path, || leak_parsed(open(path)?, None, path))
 }
 
@@ -238,6 +249,70 @@ pub fn target(opts: &LoadOptions) -> Result<&'static Btf<'static>> {
     match &opts.kernel_btf {
         Some(path) => external(path),
         None => vmlinux_parsed(true),
+    }
+}
+
+/// CO-RE target work started ahead of a load on another thread: the target BTF's parse
+/// (with its offset table) and the one-pass candidate search for the object's local
+/// types ([`oxbpf_reloc::core_relo::CandidateQueries`]), done while the loader's own
+/// thread has the kernel create the object's BTF and maps. For vmlinux that is ~1 ms of
+/// memory-bound work taken off the load's critical path.
+#[derive(Debug)]
+pub(crate) struct CorePrep {
+    work: Option<std::thread::JoinHandle<Option<CoreFound>>>,
+}
+
+/// What the background thread found: the target BTF and its candidates.
+type CoreFound = (
+    &'static Btf<'static>,
+    oxbpf_reloc::core_relo::MainCandidates,
+);
+
+impl CorePrep {
+    /// Starts the work for `spec` if it has CO-RE records and `opts` allows more than one
+    /// thread ([`LoadOptions::jobs`] other than 1, and more than one CPU); else does
+    /// nothing (relocation then finds the candidates itself).
+    pub(crate) fn start(spec: &oxbpf_obj::ObjectSpec, opts: &LoadOptions) -> CorePrep {
+        let none = CorePrep { work: None };
+        let threads = match opts.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        if threads < 2 {
+            return none;
+        }
+        let queries = oxbpf_reloc::core_relo::CandidateQueries::of_object(spec);
+        if queries.is_empty() {
+            return none;
+        }
+        let external = opts.kernel_btf.clone();
+        let work = std::thread::Builder::new()
+            .name("oxbpf-core-prep".into())
+            .spawn(move || {
+                let main = match &external {
+                    Some(path) => external_btf(path),
+                    None => vmlinux_parsed(true),
+                }
+                .ok()?;
+                Some((main, queries.run(main)))
+            });
+        CorePrep { work: work.ok() }
+    }
+
+    /// Waits for the work and gives `make()`'s target set (built on the same target BTF)
+    /// the candidates found; `None` if nothing was started or it failed (relocation then
+    /// builds its own target set and reports any error).
+    pub(crate) fn finish(
+        self,
+        make: impl FnOnce() -> Option<oxbpf_reloc::Targets<'static, 'static>>,
+    ) -> Option<oxbpf_reloc::Targets<'static, 'static>> {
+        let (main, found) = self.work?.join().ok()??;
+        let targets = make()?;
+        Some(if std::ptr::eq(targets.main(), main) {
+            targets.with_main_candidates(found)
+        } else {
+            targets
+        })
     }
 }
 
@@ -333,6 +408,58 @@ pub fn by_id(id: u32) -> Result<OwnedBtf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Relocations of every program of `spec` against `targets`.
+    fn relocate_all(
+        spec: &oxbpf_obj::ObjectSpec,
+        targets: &oxbpf_reloc::Targets<'_, '_>,
+    ) -> Vec<oxbpf_reloc::ReloExplanation> {
+        (0..spec.programs.len())
+            .flat_map(|i| {
+                let mut linked = oxbpf_reloc::link_program(spec, i).unwrap();
+                oxbpf_reloc::apply_core(spec, &mut linked, targets).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn background_core_prep_gives_the_same_relocations() {
+        if !Path::new(VMLINUX_PATH).exists() {
+            eprintln!("skipping: no {VMLINUX_PATH}");
+            return;
+        }
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/core_task.bpf.o"
+        ))
+        .unwrap();
+        let spec = oxbpf_obj::ObjectSpec::from_bytes(&bytes).unwrap();
+        let opts = LoadOptions {
+            jobs: 2,
+            ..Default::default()
+        };
+        let make = || Some(oxbpf_reloc::Targets::new("vmlinux", target(&opts).unwrap()));
+        let prepped = CorePrep::start(&spec, &opts)
+            .finish(make)
+            .expect("prep ran");
+        let plain = make().unwrap();
+        let (a, b) = (relocate_all(&spec, &prepped), relocate_all(&spec, &plain));
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+        // One thread only, or no CO-RE: nothing is started.
+        let one = LoadOptions {
+            jobs: 1,
+            ..Default::default()
+        };
+        assert!(CorePrep::start(&spec, &one).finish(make).is_none());
+        let plain_bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/counter.bpf.o"
+        ))
+        .unwrap();
+        let no_core = oxbpf_obj::ObjectSpec::from_bytes(&plain_bytes).unwrap();
+        assert!(CorePrep::start(&no_core, &opts).finish(make).is_none());
+    }
 
     #[test]
     fn missing_vmlinux_error_says_what_to_do() {

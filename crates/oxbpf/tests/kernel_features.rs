@@ -205,6 +205,27 @@ fn capabilities_follow_their_first_release_or_the_kernel_config() {
 }
 
 #[test]
+fn memcg_accounting_probe_is_one_load_and_agrees_with_the_helper_probe() {
+    if !common::have_bpf() {
+        return;
+    }
+    // Every load first decides RLIMIT_MEMLOCK through this probe: it must stay cheap.
+    let cached = capability_supported(Capability::MemcgAccounting);
+    let before = features::probe_calls_on_this_thread();
+    let uncached = features::probe_capability(Capability::MemcgAccounting);
+    assert_eq!(
+        features::probe_calls_on_this_thread(),
+        before + 1,
+        "one BPF_PROG_LOAD"
+    );
+    assert_eq!(uncached, cached);
+    assert_eq!(
+        uncached,
+        helper_supported(ProgramType::SOCKET_FILTER, Helper::KtimeGetCoarseNs)
+    );
+}
+
+#[test]
 fn second_answer_comes_from_the_cache() {
     if !common::have_bpf() {
         return;

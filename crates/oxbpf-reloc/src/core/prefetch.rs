@@ -119,6 +119,11 @@ impl<'t, 'a> Targets<'t, 'a> {
         self
     }
 
+    /// The main BTF (candidates for [`Targets::with_main_candidates`] must come from it).
+    pub fn main(&self) -> &'t Btf<'a> {
+        self.main
+    }
+
     /// Finds the main-BTF candidates of every local type `ext`'s CO-RE records of `local`
     /// relocate, in one pass ([`CandidateQueries`]), unless this set has them already.
     /// [`super::apply_core`] calls it.

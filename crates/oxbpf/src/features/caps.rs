@@ -140,9 +140,7 @@ pub fn probe_capability(c: Capability) -> Result<bool, ProbeError> {
         Capability::Ringbuf => map_type_supported(MapType::RINGBUF),
         Capability::BpfCookie => helper_supported(ProgramType::TRACEPOINT, Helper::GetAttachCookie),
         Capability::BpfLoop => helper_supported(ProgramType::SOCKET_FILTER, Helper::Loop),
-        Capability::MemcgAccounting => {
-            helper_supported(ProgramType::SOCKET_FILTER, Helper::KtimeGetCoarseNs)
-        }
+        Capability::MemcgAccounting => memcg_accounting(c),
         Capability::BpfLink => link_probe(
             c,
             ProgramType::CGROUP_SKB,
@@ -283,6 +281,29 @@ fn link_verdict(
         Err(e) => probe::classify_err(
             || format!("capability {c}"),
             "BPF_LINK_CREATE",
+            needed_caps(pt),
+            &e,
+        ),
+    }
+}
+
+/// libbpf's `probe_memcg_account`: a GPL socket filter calling `bpf_ktime_get_coarse_ns`
+/// (5.11, the release that charges BPF memory to the memory cgroup) loads. One
+/// `BPF_PROG_LOAD` without a log: every load decides first whether to raise
+/// RLIMIT_MEMLOCK, so this probe is on the path of the first load of each process (the
+/// general helper probe would first probe the program type and read a verifier log).
+fn memcg_accounting(c: Capability) -> Result<bool, ProbeError> {
+    let pt = ProgramType::SOCKET_FILTER;
+    let mut b = Builder::new();
+    b.call_helper(Helper::KtimeGetCoarseNs).exit();
+    let insns = probe::build(&b, || format!("capability {c}"))?;
+    let setup = progs::setup_for(pt);
+    let (res, _) = probe::load(&progs::probe_load(pt, &setup, &insns, "GPL"), &mut []);
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => probe::classify_err(
+            || format!("capability {c}"),
+            "BPF_PROG_LOAD",
             needed_caps(pt),
             &e,
         ),
