@@ -5,6 +5,7 @@
 
 mod asm_cmd;
 mod btf_cmd;
+mod debug_log;
 mod doctor_cmd;
 mod each_cmd;
 mod explain_cmd;
@@ -71,6 +72,9 @@ enum Cmd {
         /// (ring buffers default to their declared value type; otherwise hex).
         #[arg(long = "type", value_name = "[MAP=]NAME")]
         types: Vec<String>,
+        /// Print the attach decisions (fallbacks to older mechanisms, with the reason).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Load an object without attaching it; print the verifier log on failure.
     /// With --each: load every program of each object on its own (the others' autoload
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
             hex,
             count,
             types,
+            verbose,
         } => run::run(
             &obj,
             &run::RunOpts {
@@ -136,6 +141,7 @@ fn main() -> ExitCode {
                 hex,
                 count,
                 types,
+                verbose,
             },
         ),
         Cmd::Load {

@@ -109,6 +109,8 @@ pub struct RunOpts {
     pub count: Option<u64>,
     /// `--type NAME` (every source) or `--type MAP=NAME` (one source).
     pub types: Vec<String>,
+    /// `-v`: print the attach decisions (oxbpf-attach's `tracing` debug events).
+    pub verbose: bool,
 }
 
 /// The BTF type named `name` (`struct X`, `union X`, `enum X` or a bare name; the first
@@ -188,6 +190,9 @@ fn record_types(
 }
 
 pub fn run(args: &ObjectArgs, opts: &RunOpts) -> Res {
+    if opts.verbose {
+        crate::debug_log::install();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;

@@ -38,6 +38,7 @@ pub mod flags {
 #[allow(missing_docs)]
 pub mod rtm {
     pub const NEWLINK: u16 = 16;
+    pub const DELLINK: u16 = 17;
     pub const GETLINK: u16 = 18;
     pub const SETLINK: u16 = 19;
     pub const NEWQDISC: u16 = 36;
@@ -620,6 +621,74 @@ pub fn tc_filter_count(ifindex: u32, parent: u32) -> Result<usize> {
         .count())
 }
 
+/// Attributes of `RTM_NEWLINK` used to create devices (`IFLA_*`, `IFLA_INFO_*`,
+/// `IFLA_NETKIT_*` of `linux/if_link.h`).
+#[allow(missing_docs)]
+pub mod link_attr {
+    pub const IFNAME: u16 = 3;
+    pub const LINKINFO: u16 = 18;
+    pub const NET_NS_FD: u16 = 28;
+    pub const INFO_KIND: u16 = 1;
+    pub const INFO_DATA: u16 = 2;
+    pub const NETKIT_PEER_INFO: u16 = 1;
+    pub const NETKIT_MODE: u16 = 5;
+    /// `NETKIT_L2`: the pair carries Ethernet frames.
+    pub const NETKIT_L2: u32 = 0;
+    /// `NETKIT_L3` (the kernel's default): the pair carries IP packets, no L2 header.
+    pub const NETKIT_L3: u32 = 1;
+}
+
+/// The `RTM_NEWLINK` request that creates a netkit pair (built apart for tests).
+fn netkit_request(
+    primary: &str,
+    peer: &str,
+    mode: u32,
+    peer_netns: Option<BorrowedFd<'_>>,
+) -> MsgBuilder {
+    use link_attr::*;
+    let mut m = MsgBuilder::new(
+        rtm::NEWLINK,
+        flags::ACK | flags::CREATE | flags::EXCL,
+        &ifinfomsg(0),
+    );
+    m.attr_str(IFNAME, primary);
+    m.begin_nested(LINKINFO);
+    m.attr_str(INFO_KIND, "netkit");
+    m.begin_nested(INFO_DATA);
+    m.attr_u32(NETKIT_MODE, mode);
+    // The peer: a struct ifinfomsg followed by its own attributes (as veth's peer).
+    let mut peer_info = MsgBuilder::new(0, 0, &ifinfomsg(0));
+    peer_info.attr_str(IFNAME, peer);
+    if let Some(ns) = peer_netns {
+        peer_info.attr_i32(NET_NS_FD, raw(ns));
+    }
+    let peer_bytes = peer_info.finish(0);
+    m.attr(NETKIT_PEER_INFO, &peer_bytes[NLMSG_HDRLEN..]);
+    m.end_nested();
+    m.end_nested();
+    m
+}
+
+/// Creates a netkit pair (Linux 6.7+, `CONFIG_NETKIT`): device `primary` in the caller's
+/// network namespace and `peer` in `peer_netns` (default: the same one), in `mode`
+/// (`link_attr::NETKIT_L3` or `NETKIT_L2`). Both start down; programs attach to the
+/// primary's ifindex.
+pub fn netkit_create(
+    primary: &str,
+    peer: &str,
+    mode: u32,
+    peer_netns: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let m = netkit_request(primary, peer, mode, peer_netns);
+    Netlink::open()?.request("RTM_NEWLINK netkit", m).map(drop)
+}
+
+/// Deletes network device `ifindex` (and the peer of a pair with it).
+pub fn link_delete(ifindex: u32) -> Result<()> {
+    let m = MsgBuilder::new(rtm::DELLINK, flags::ACK, &ifinfomsg(ifindex));
+    Netlink::open()?.request("RTM_DELLINK", m).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +715,24 @@ mod tests {
         let inner: Vec<_> = Attrs::new(&b[36..]).map(|a| a.unwrap()).collect();
         assert_eq!(inner[0], (ifla::XDP_FD, &(-1i32).to_ne_bytes()[..]));
         assert_eq!(inner[1], (99, &b"ab\0"[..]));
+    }
+
+    #[test]
+    fn netkit_request_nests_the_peer_as_ifinfomsg_plus_attributes() {
+        use link_attr::*;
+        let b = netkit_request("nk0", "nk1", NETKIT_L3, None).finish(1);
+        let top: Vec<_> = Attrs::new(&b[32..]).map(|a| a.unwrap()).collect();
+        assert_eq!(top[0], (IFNAME, &b"nk0\0"[..]));
+        assert_eq!(top[1].0, LINKINFO);
+        let info: Vec<_> = Attrs::new(top[1].1).map(|a| a.unwrap()).collect();
+        assert_eq!(info[0], (INFO_KIND, &b"netkit\0"[..]));
+        let data: Vec<_> = Attrs::new(info[1].1).map(|a| a.unwrap()).collect();
+        assert_eq!(data[0], (NETKIT_MODE, &NETKIT_L3.to_ne_bytes()[..]));
+        assert_eq!(data[1].0, NETKIT_PEER_INFO);
+        let peer = data[1].1;
+        assert_eq!(peer.len(), 16 + 8, "ifinfomsg + IFNAME");
+        let peer_attrs: Vec<_> = Attrs::new(&peer[16..]).map(|a| a.unwrap()).collect();
+        assert_eq!(peer_attrs, vec![(IFNAME, &b"nk1\0"[..])]);
     }
 
     #[test]

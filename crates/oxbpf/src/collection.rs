@@ -38,6 +38,9 @@ pub struct LoadOptions {
     /// system's (`/boot/config-$(uname -r)`, then `/proc/config.gz`), which fills in the
     /// values it does not set.
     pub kconfig: Option<std::path::PathBuf>,
+    /// Targets of `freplace` programs in already loaded programs, set with
+    /// [`LoadOptions::set_attach_target`].
+    pub attach_targets: Vec<crate::attach_target::ExtTarget>,
 }
 
 impl Default for LoadOptions {
@@ -50,6 +53,7 @@ impl Default for LoadOptions {
             pin_root: None,
             jobs: 0,
             kconfig: None,
+            attach_targets: Vec::new(),
         }
     }
 }
@@ -426,7 +430,7 @@ fn prepare_program<'s>(
     let insns = oxbpf_asm::insns_to_bytes(&linked.insns);
     Ok(PreparedProgram {
         spec: p,
-        attach_btf_id: crate::attach_target::attach_btf_id(p)?,
+        attach_btf_id: crate::attach_target::attach_btf_id_with(p, opts)?,
         linked,
         insns,
         func_info,
@@ -471,8 +475,6 @@ fn link_attach_targets(prepared: &mut [PreparedProgram<'_>], btf: Option<&Btf<'_
 }
 
 /// The `BPF_PROG_LOAD` inputs of `p` (`attach_fd`: the program it is loaded against).
-// Fields this does not name (as ProgLoad grows) stay zero.
-#[allow(clippy::needless_update)]
 fn prog_load_attr<'a>(
     spec: &'a ObjectSpec,
     p: &'a PreparedProgram<'_>,
@@ -525,7 +527,7 @@ fn load_programs(
         .collect();
     let attempts = crate::load_pool::run(opts.jobs, &deps, |i, inputs: &[&Attempt]| {
         let attach_fd = match inputs.first() {
-            None => None,
+            None => crate::attach_target::attach_fd(prepared[i].spec, opts),
             Some(Attempt::Loaded(verifier::Loaded { result: Ok(fd), .. })) => Some(fd.as_fd()),
             Some(_) => return Attempt::TargetFailed,
         };

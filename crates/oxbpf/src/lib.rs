@@ -36,6 +36,7 @@ mod program;
 mod struct_ops;
 pub mod verifier;
 
+pub use attach_target::ExtTarget;
 pub use collection::{Collection, LoadOptions};
 pub use error::{Error, ErrorClass, Result};
 pub use oxbpf_obj::ObjectSpec;

@@ -9,7 +9,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -421,19 +421,22 @@ fn flow_dissector_dissects_a_test_run_frame_and_links_to_a_fresh_netns() {
     }
     let coll = common::load("flow_dissector.bpf.o");
     let p = coll.program("dissect").unwrap();
-    let run = oxbpf::sys::bpf::prog_test_run(p.fd().as_fd(), &mut [], &udp_frame()).unwrap();
+    let ok = oxbpf::sys::bpf::prog_test_run(p.fd().as_fd(), &mut [], &udp_frame()).unwrap();
     let d = Array::<u64>::new(coll.map("dissected").unwrap()).unwrap();
     let all: Vec<u64> = (0..4).map(|i| d.get(i).unwrap()).collect();
-    assert_eq!(
-        run.retval, 0,
-        "BPF_OK expected; counters {all:?}, run {run:?}"
-    );
-    assert_eq!((d.get(0).unwrap(), d.get(1).unwrap()), (1, 1));
-    assert_eq!(d.get(3).unwrap(), 5353);
+    assert_eq!(all, [1, 1, 0, 5353], "IPv4 and UDP counted, dport seen");
     let mut arp = udp_frame();
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    let run = oxbpf::sys::bpf::prog_test_run(p.fd().as_fd(), &mut [], &arp).unwrap();
-    assert_eq!((run.retval, d.get(2).unwrap()), (2, 1), "BPF_DROP for ARP");
+    let dropped = oxbpf::sys::bpf::prog_test_run(p.fd().as_fd(), &mut [], &arp).unwrap();
+    assert_eq!(d.get(2).unwrap(), 1, "ARP counted");
+    // The test run reports the verdict itself (BPF_OK 0, BPF_DROP 2) on newer kernels,
+    // and whether dissection succeeded (1 / 0) on older ones (5.10).
+    assert!(
+        matches!((ok.retval, dropped.retval), (0, 2) | (1, 0)),
+        "retvals {} (UDP) and {} (ARP)",
+        ok.retval,
+        dropped.retval
+    );
 
     // A netns of its own (a thread that unshares), so the host's namespace stays free.
     let (ns, link_ok) = std::thread::scope(|s| {
@@ -524,4 +527,261 @@ fn sk_reuseport_steers_datagrams_to_the_chosen_socket() {
     send(2);
     assert_eq!(received(&a) + received(&b), 2);
     assert_eq!(picked.get(0).unwrap(), 7, "ran after detach");
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Named network namespaces (`ip netns add`), deleted on drop.
+struct Namespaces(Vec<String>);
+
+impl Namespaces {
+    fn new(count: usize) -> Namespaces {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let names: Vec<String> = (0..count)
+            .map(|i| format!("oxnk-{}-{n}-{i}", std::process::id()))
+            .collect();
+        let ns = Namespaces(Vec::new());
+        let mut ns = ns;
+        for name in names {
+            ip(&["netns", "add", &name]);
+            ns.0.push(name);
+        }
+        ns
+    }
+
+    fn file(&self, i: usize) -> std::fs::File {
+        std::fs::File::open(PathBuf::from("/run/netns").join(&self.0[i])).unwrap()
+    }
+
+    /// Runs `f` on a thread inside namespace `i`.
+    fn run<T: Send>(&self, i: usize, f: impl FnOnce() -> T + Send) -> T {
+        let ns = self.file(i);
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", name]).output();
+        }
+    }
+}
+
+fn send_udp(to: &str, count: u32) {
+    let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+    for _ in 0..count {
+        s.send_to(b"oxbpf netkit datagram", to).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+#[test]
+fn netkit_primary_and_peer_programs_count_what_each_side_sends() {
+    use oxbpf::attach::netkit::NetkitSide;
+    use oxbpf::sys::netlink;
+    if !common::have_bpf() {
+        return;
+    }
+    if !oxbpf::features::capability_supported(oxbpf::features::Capability::Netkit).unwrap_or(false)
+    {
+        let why = if common::release_at_least("6.7") {
+            "kernel built without CONFIG_NETKIT"
+        } else {
+            "netkit needs Linux 6.7"
+        };
+        eprintln!("skipping: no netkit links here ({why}) — runs in the kernel matrix");
+        return;
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("skipping: iproute2 is not installed");
+        return;
+    }
+    let coll = common::load("netkit_count.bpf.o");
+    let ns = Namespaces::new(2);
+    let peer_ns = ns.file(1);
+    let made = ns.run(0, || {
+        match netlink::netkit_create(
+            "nk0",
+            "nk1",
+            netlink::link_attr::NETKIT_L3,
+            Some(peer_ns.as_fd()),
+        ) {
+            Err(e) if e.errno() == Some(oxbpf::sys::Errno::ENOTSUP) => return Err(e),
+            r => r.unwrap(),
+        }
+        let ifindex = netlink::ifindex("nk0").unwrap();
+        let primary = coll.program("nk_primary").unwrap();
+        let peer = coll.program("nk_peer").unwrap();
+        Ok((
+            primary.attach_netkit(ifindex, NetkitSide::Primary).unwrap(),
+            peer.attach_netkit(ifindex, NetkitSide::Peer).unwrap(),
+        ))
+    });
+    let (lp, lq) = match made {
+        Ok(links) => links,
+        Err(e) => {
+            eprintln!("skipping: netkit devices not available (CONFIG_NETKIT): {e}");
+            return;
+        }
+    };
+    assert_eq!(lp.mechanism(), LinkMechanism::BpfLink);
+    let net = format!("10.77.{}", NEXT.fetch_add(1, Ordering::Relaxed) % 250);
+    let (a, b) = (format!("{net}.1"), format!("{net}.2"));
+    ip(&[
+        "-n",
+        &ns.0[0],
+        "addr",
+        "add",
+        &format!("{a}/24"),
+        "dev",
+        "nk0",
+    ]);
+    ip(&["-n", &ns.0[0], "link", "set", "nk0", "up"]);
+    ip(&[
+        "-n",
+        &ns.0[1],
+        "addr",
+        "add",
+        &format!("{b}/24"),
+        "dev",
+        "nk1",
+    ]);
+    ip(&["-n", &ns.0[1], "link", "set", "nk1", "up"]);
+    let sent = Array::<u64>::new(coll.map("sent").unwrap()).unwrap();
+    let to_b = format!("{b}:9");
+    ns.run(0, || send_udp(&to_b, 3));
+    assert_eq!((sent.get(0).unwrap(), sent.get(1).unwrap()), (3, 0));
+    let to_a = format!("{a}:9");
+    ns.run(1, || send_udp(&to_a, 2));
+    assert_eq!((sent.get(0).unwrap(), sent.get(1).unwrap()), (3, 2));
+    drop((lp, lq));
+    ns.run(0, || send_udp(&to_b, 1));
+    ns.run(1, || send_udp(&to_a, 1));
+    assert_eq!(
+        (sent.get(0).unwrap(), sent.get(1).unwrap()),
+        (3, 2),
+        "counted after detach"
+    );
+}
+
+fn xdp_verdict(p: &oxbpf::Program) -> u32 {
+    let frame = [0u8; 64];
+    oxbpf::sys::bpf::prog_test_run(p.fd().as_fd(), &mut [], &frame)
+        .unwrap()
+        .retval
+}
+
+#[test]
+fn freplace_replaces_a_global_function_of_a_loaded_program_until_detached() {
+    if !common::have_bpf() {
+        return;
+    }
+    let target = common::load("freplace_target.bpf.o");
+    let xdp = target.program("xdp_target").unwrap();
+    let calls = Array::<u64>::new(target.map("calls").unwrap()).unwrap();
+    assert_eq!(xdp_verdict(xdp), 2, "XDP_PASS from the original verdict()");
+    assert_eq!(calls.get(0).unwrap(), 1);
+
+    let spec = oxbpf::ObjectSpec::from_file(common::fixture("freplace_ext.bpf.o")).unwrap();
+    let mut opts = oxbpf::LoadOptions::default();
+    opts.set_attach_target("new_verdict", xdp.fd().as_fd(), "verdict")
+        .unwrap();
+    let ext = match Collection::load(&spec, &opts) {
+        Ok(c) => c,
+        Err(Error::Load { source, .. }) if source.errno() == Some(oxbpf::sys::Errno::EPERM) => {
+            eprintln!(
+                "skipping: freplace not available: BPF_PROG_LOAD answers EPERM \
+                 (trampolines restricted on this host) — runs in the kernel matrix"
+            );
+            return;
+        }
+        Err(e) => panic!("freplace_ext.bpf.o: {e}"),
+    };
+    let p = ext.program("new_verdict").unwrap();
+    assert!(p.can_attach());
+    let link = p.attach().unwrap();
+    let replaced = Array::<u64>::new(ext.map("replaced").unwrap()).unwrap();
+    assert_eq!(xdp_verdict(xdp), 1, "XDP_DROP from the extension");
+    assert_eq!((calls.get(0).unwrap(), replaced.get(0).unwrap()), (1, 1));
+    link.detach().unwrap();
+    assert_eq!(xdp_verdict(xdp), 2, "the original verdict() after detach");
+    assert_eq!((calls.get(0).unwrap(), replaced.get(0).unwrap()), (2, 1));
+    // Attached again with the target given at attach time.
+    let again = p.attach_freplace_to(xdp, "verdict").unwrap();
+    assert_eq!(xdp_verdict(xdp), 1);
+    drop(again);
+}
+
+#[test]
+fn freplace_of_a_function_the_target_lacks_names_it() {
+    if !common::have_bpf() {
+        return;
+    }
+    let target = common::load("freplace_target.bpf.o");
+    let xdp = target.program("xdp_target").unwrap();
+    let spec = oxbpf::ObjectSpec::from_file(common::fixture("freplace_ext.bpf.o")).unwrap();
+    let mut opts = oxbpf::LoadOptions::default();
+    opts.set_attach_target("new_verdict", xdp.fd().as_fd(), "no_such_func")
+        .unwrap();
+    let err = Collection::load(&spec, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("no_such_func") && err.contains("new_verdict"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fentry_and_fexit_on_a_module_function_count_veth_opens() {
+    if !common::have_bpf() {
+        return;
+    }
+    if !std::path::Path::new("/sys/kernel/btf/veth").exists() {
+        eprintln!(
+            "skipping: no module BTF for veth here (built in, or not loaded) — runs in the \
+             kernel matrix, which loads veth as a module"
+        );
+        return;
+    }
+    let spec = oxbpf::ObjectSpec::from_file(common::fixture("trampoline_mod.bpf.o")).unwrap();
+    let coll = match Collection::load(&spec, &oxbpf::LoadOptions::default()) {
+        Ok(c) => c,
+        Err(Error::Load { source, .. }) if source.errno() == Some(oxbpf::sys::Errno::EPERM) => {
+            eprintln!(
+                "skipping: fentry/fexit not available: BPF_PROG_LOAD answers EPERM \
+                 (trampolines restricted on this host) — runs in the kernel matrix"
+            );
+            return;
+        }
+        Err(e) => panic!("trampoline_mod.bpf.o: {e}"),
+    };
+    let links = coll.attach_all().unwrap();
+    assert_eq!(links.len(), 2);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (a, b) = (
+        format!("oxm{}a{n}", std::process::id() % 10_000),
+        format!("oxm{}b{n}", std::process::id() % 10_000),
+    );
+    ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+    let up = Command::new("ip").args(["link", "set", &a, "up"]).output();
+    let opens = Array::<u64>::new(coll.map("opens").unwrap()).unwrap();
+    let counts = (opens.get(0).unwrap(), opens.get(1).unwrap());
+    let _ = Command::new("ip").args(["link", "del", &a]).output();
+    assert!(up.unwrap().status.success());
+    assert!(counts.0 >= 1 && counts.1 >= 1, "{counts:?}");
+    drop(links);
 }

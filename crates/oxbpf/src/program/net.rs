@@ -57,10 +57,6 @@ pub(super) fn explicit_attach_reason(def: &SectionDef) -> Option<String> {
             "sk_reuseport programs need a SO_REUSEPORT socket: call \
              Program::attach_reuseport(&socket)"
         }
-        _ if def.prog_type == ProgramType::EXT => {
-            "freplace programs replace a function of a loaded program: give the target \
-             before loading (LoadOptions::set_attach_target) and call Program::attach_freplace"
-        }
         _ if matches!(
             def.prog_type,
             ProgramType::LWT_IN
