@@ -24,7 +24,9 @@
  *
  * call_kfuncs (?syscall, kfuncs of 6.2+; loaded only when asked) takes { pid } as its
  * context and records task_tgid = bpf_task_from_pid(pid)->tgid (then bpf_task_release),
- * and kfunc_guard = bpf_ksym_exists(the missing __weak kfunc).
+ * kfunc_guard = bpf_ksym_exists(the missing __weak kfunc) (0), and rcu_guard =
+ * bpf_ksym_exists(bpf_rcu_read_lock), a __weak kfunc the kernel has (1: its address is
+ * an ld_imm64 of its BTF id), calling it and bpf_rcu_read_unlock when present.
  */
 #include "oxbpf_helpers.h"
 
@@ -61,6 +63,8 @@ struct task_struct {
 extern struct task_struct *bpf_task_from_pid(int pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 extern void bpf_oxbpf_no_such_kfunc(void) __ksym __weak;
+extern void bpf_rcu_read_lock(void) __ksym __weak;
+extern void bpf_rcu_read_unlock(void) __ksym __weak;
 
 static void *(* const bpf_per_cpu_ptr)(const void *percpu_ptr, __u32 cpu) = (void *) 153;
 static void *(* const bpf_this_cpu_ptr)(const void *percpu_ptr) = (void *) 154;
@@ -123,6 +127,7 @@ struct kfunc_args {
 
 __s32 task_tgid = -1;
 __u32 kfunc_guard = 77;
+__u32 rcu_guard = 77;
 
 SEC("?syscall")
 int call_kfuncs(struct kfunc_args *args)
@@ -132,6 +137,11 @@ int call_kfuncs(struct kfunc_args *args)
 	kfunc_guard = bpf_ksym_exists(bpf_oxbpf_no_such_kfunc);
 	if (bpf_ksym_exists(bpf_oxbpf_no_such_kfunc))
 		bpf_oxbpf_no_such_kfunc();
+	rcu_guard = bpf_ksym_exists(bpf_rcu_read_lock);
+	if (bpf_ksym_exists(bpf_rcu_read_lock) && bpf_ksym_exists(bpf_rcu_read_unlock)) {
+		bpf_rcu_read_lock();
+		bpf_rcu_read_unlock();
+	}
 	t = bpf_task_from_pid(args->pid);
 	if (!t)
 		return 1;

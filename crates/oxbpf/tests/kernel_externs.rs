@@ -387,7 +387,7 @@ fn kfuncs_are_called_and_a_guarded_missing_weak_kfunc_is_pruned() {
             return;
         }
     };
-    for f in ["bpf_task_from_pid", "bpf_task_release"] {
+    for f in ["bpf_task_from_pid", "bpf_task_release", "bpf_rcu_read_lock"] {
         if !matches!(vmlinux.find_by_name(f, oxbpf::btf::Kind::Func), Ok(Some(_))) {
             eprintln!("skipping: kfunc {f} is not in vmlinux BTF (6.2+)");
             return;
@@ -405,4 +405,7 @@ fn kfuncs_are_called_and_a_guarded_missing_weak_kfunc_is_pruned() {
     let bss = coll.global_data(".data").unwrap();
     assert_eq!(bss.get::<i32>("task_tgid").unwrap(), pid);
     assert_eq!(bss.get::<u32>("kfunc_guard").unwrap(), 0);
+    // A __weak kfunc the kernel has: bpf_ksym_exists() is true (BPF_PSEUDO_BTF_ID of a
+    // FUNC), and the guarded calls ran.
+    assert_eq!(bss.get::<u32>("rcu_guard").unwrap(), 1);
 }
