@@ -51,9 +51,10 @@ struct Args {
     /// Kill a single test after this many seconds.
     #[arg(long, default_value_t = 120)]
     test_timeout: u64,
-    /// Guest memory in MiB.
-    #[arg(long, default_value_t = 512)]
-    memory: u32,
+    /// Guest memory in MiB (default: enough for the initramfs, which unpacks into RAM:
+    /// 4 × its size + 512, at least 1024).
+    #[arg(long)]
+    memory: Option<u32>,
     /// Rewrite kernels.lock with the kernels actually used when a pin was re-resolved
     /// (its version gone from the archive).
     #[arg(long)]
@@ -344,10 +345,11 @@ fn boot_one(
         };
     }
     eprintln!("[{series}] booting {label}");
+    let memory_mib = args.memory.unwrap_or_else(|| auto_memory_mib(&initrd));
     let spec = BootSpec {
         kernel: k.vmlinux.clone(),
         initrd,
-        memory_mib: args.memory,
+        memory_mib,
         timeout: Duration::from_secs(args.boot_timeout),
     };
     let boot = qemu::boot(&spec, |done, total, r| {
@@ -394,4 +396,30 @@ fn custom_kernel(image: &Path, cache: &Path) -> Result<Prepared, String> {
         missing_modules: vec![],
         note: Some("--kernel-image: no modules packed".into()),
     })
+}
+
+/// Guest memory for an initramfs at `initrd`: the cpio and its unpacked copy both live in
+/// RAM until the kernel frees the first, and the tests need room of their own (ring
+/// buffers of 64 MiB and more): 4 × the size + 512 MiB, at least 1024 MiB.
+fn auto_memory_mib(initrd: &std::path::Path) -> u32 {
+    let size_mib = fs::metadata(initrd).map_or(0, |m| m.len() >> 20);
+    let want = size_mib.saturating_mul(4).saturating_add(512).max(1024);
+    u32::try_from(want).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod memory_tests {
+    #[test]
+    fn guest_memory_grows_with_the_initramfs() {
+        let dir = std::env::temp_dir().join(format!("oxbpf-mem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let small = dir.join("small.cpio");
+        std::fs::write(&small, vec![0u8; 1 << 20]).unwrap();
+        assert_eq!(super::auto_memory_mib(&small), 1024);
+        let big = dir.join("big.cpio");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(200 << 20).unwrap();
+        assert_eq!(super::auto_memory_mib(&big), 1312);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
