@@ -672,6 +672,30 @@ fn create_or_reuse_map(
     }
 }
 
+/// The size the kernel takes for a ring buffer declared with `size` bytes: a page size
+/// times a power of two. Like libbpf, a size that is not one is rounded up to the next
+/// (`256 * 1024 + 1` → 512 KiB); 0 stays 0 (the kernel's error names it) and a size with
+/// no such multiple below 4 GiB goes through unchanged for the kernel to refuse.
+fn ringbuf_size(size: u32, page: usize) -> u32 {
+    let Ok(page) = u32::try_from(page) else {
+        return size;
+    };
+    if size == 0 || page == 0 {
+        return size;
+    }
+    if size % page == 0 && (size / page).is_power_of_two() {
+        return size;
+    }
+    let mut n = page;
+    while n <= size {
+        match n.checked_mul(2) {
+            Some(next) => n = next,
+            None => return size,
+        }
+    }
+    n
+}
+
 /// The `BPF_MAP_CREATE` attr of `m` (BTF type ids set when `btf` and `btf_fd` are given).
 fn map_create_attr(
     m: &MapSpec,
@@ -710,6 +734,7 @@ fn map_create_attr(
                 // The value type of a ring buffer is only a record-type annotation.
                 attr.key_size = 0;
                 attr.value_size = 0;
+                attr.max_entries = ringbuf_size(attr.max_entries, oxbpf_sys::page_size());
                 use_btf = false;
             }
             if m.map_type == MapType::PERF_EVENT_ARRAY {
@@ -865,4 +890,21 @@ fn source_line(linked: &LinkedProgram, btf: &Btf<'_>, insn: usize) -> Option<Sou
         col: rec.col,
         text: btf.str_at(rec.line_off).ok()?.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod ringbuf_size_tests {
+    use super::ringbuf_size;
+
+    #[test]
+    fn ring_buffer_sizes_round_up_to_a_power_of_two_pages() {
+        assert_eq!(ringbuf_size(4096, 4096), 4096);
+        assert_eq!(ringbuf_size(1 << 20, 4096), 1 << 20);
+        assert_eq!(ringbuf_size(1, 4096), 4096);
+        assert_eq!(ringbuf_size(3 * 4096, 4096), 4 * 4096);
+        assert_eq!(ringbuf_size(256 * 1024 + 1, 4096), 512 * 1024);
+        assert_eq!(ringbuf_size(0, 4096), 0);
+        assert_eq!(ringbuf_size(u32::MAX - 5, 4096), u32::MAX - 5);
+        assert_eq!(ringbuf_size(1 << 31, 4096), 1 << 31);
+    }
 }
