@@ -116,26 +116,37 @@ fn section(
 impl<'a> Btf<'a> {
     /// Parse and validate a `.BTF` blob (magic 0xeB9F, either byte order).
     pub fn parse(data: &'a [u8]) -> Result<Btf<'a>> {
-        Self::parse_inner(data, None, false)
+        Self::parse_inner(data, None, false, |_, _, _| {})
     }
 
     /// [`Btf::parse`] that also builds the offset table in the same validating walk: for
     /// blobs that will be read by id anyway (the target of CO-RE), one walk instead of two.
     pub fn parse_with_offsets(data: &'a [u8]) -> Result<Btf<'a>> {
-        Self::parse_inner(data, None, true)
+        Self::parse_inner(data, None, true, |_, _, _| {})
+    }
+
+    /// [`Btf::parse_with_offsets`] (base BTF) calling `visit(strings, idx, header)` for
+    /// every own type, in index order, once its record is validated — for work that
+    /// would otherwise walk the types again (see `name_scan`).
+    pub(crate) fn parse_visiting(
+        data: &'a [u8],
+        visit: impl FnMut(Strings<'a>, usize, &'a [u8; 12]),
+    ) -> Result<Btf<'a>> {
+        Self::parse_inner(data, None, true, visit)
     }
 
     /// Parse split BTF (a kernel module's) on top of `base` (vmlinux): type ids continue
     /// after the base's last id and string offsets after the base's string space. The
     /// result borrows `base`; lookups of base ids and strings delegate to it.
     pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>> {
-        Self::parse_inner(data, Some(base), false)
+        Self::parse_inner(data, Some(base), false, |_, _, _| {})
     }
 
     fn parse_inner(
         data: &'a [u8],
         base: Option<&'a Btf<'a>>,
         with_offsets: bool,
+        mut visit: impl FnMut(Strings<'a>, usize, &'a [u8; 12]),
     ) -> Result<Btf<'a>> {
         if data.len() < BTF_HEADER_LEN {
             return Err(Error::TruncatedHeader {
@@ -263,11 +274,20 @@ impl<'a> Btf<'a> {
                 start_id,
                 strs.total_len(),
                 Some(&mut table),
+                &mut |idx, hdr| visit(strs, idx, hdr),
             )?;
             let _ = offsets.set(table);
             count
         } else {
-            walk_types(types, ts, endian, start_id, strs.total_len(), None)?
+            walk_types(
+                types,
+                ts,
+                endian,
+                start_id,
+                strs.total_len(),
+                None,
+                &mut |idx, hdr| visit(strs, idx, hdr),
+            )?
         };
         Ok(Btf {
             data,
@@ -355,6 +375,7 @@ impl<'a> Btf<'a> {
                 self.start_id,
                 self.strs.total_len(),
                 Some(&mut offsets),
+                &mut |_, _| {},
             );
             offsets
         })
@@ -767,26 +788,28 @@ const VALID_KINDS: u32 = 0x000f_fffe;
 /// name offset lies in the string space (`str_len` bytes); returns the number of types and,
 /// given `offsets`, records each type's offset. The hot loop of `parse`: one bounds check
 /// per type, table lookups for the kind, no allocation.
-fn walk_types(
-    types: &[u8],
+fn walk_types<'a>(
+    types: &'a [u8],
     types_start: usize,
     endian: Endian,
     start_id: TypeId,
     str_len: usize,
     offsets: Option<&mut Vec<u32>>,
+    visit: &mut impl FnMut(usize, &'a [u8; 12]),
 ) -> Result<usize> {
+    let mut none = Vec::new();
     match (endian, offsets) {
         (Endian::Little, None) => {
-            walk_types_as::<false, false>(types, types_start, start_id, str_len, &mut Vec::new())
+            walk_types_as::<false, false>(types, types_start, start_id, str_len, &mut none, visit)
         }
         (Endian::Big, None) => {
-            walk_types_as::<true, false>(types, types_start, start_id, str_len, &mut Vec::new())
+            walk_types_as::<true, false>(types, types_start, start_id, str_len, &mut none, visit)
         }
         (Endian::Little, Some(o)) => {
-            walk_types_as::<false, true>(types, types_start, start_id, str_len, o)
+            walk_types_as::<false, true>(types, types_start, start_id, str_len, o, visit)
         }
         (Endian::Big, Some(o)) => {
-            walk_types_as::<true, true>(types, types_start, start_id, str_len, o)
+            walk_types_as::<true, true>(types, types_start, start_id, str_len, o, visit)
         }
     }
 }
@@ -833,12 +856,13 @@ fn scan_walk<const BIG: bool>(types: &[u8], hit: impl Fn(&[u8; 12]) -> bool) -> 
     None
 }
 
-fn walk_types_as<const BIG: bool, const STORE: bool>(
-    types: &[u8],
+fn walk_types_as<'a, const BIG: bool, const STORE: bool>(
+    types: &'a [u8],
     types_start: usize,
     start_id: TypeId,
     str_len: usize,
     offsets: &mut Vec<u32>,
+    visit: &mut impl FnMut(usize, &'a [u8; 12]),
 ) -> Result<usize> {
     let len = types.len();
     // Ids past MAX_TYPES are rejected: at most this many own types.
@@ -882,6 +906,7 @@ fn walk_types_as<const BIG: bool, const STORE: bool>(
             // off < types.len() <= u32::MAX (type_len is a u32).
             offsets.push(off as u32);
         }
+        visit(count, hdr);
         off += 12 + trailing;
         count += 1;
     }

@@ -10,8 +10,10 @@
 //! than comparing each name with them ([`SCAN_MAX_QUERIES`]), it answers from the index.
 
 use crate::btf::Btf;
+use crate::endian::Endian;
+use crate::error::Result;
 use crate::name_index::essential_len;
-use crate::types::{Kind, TypeId};
+use crate::types::{Kind, Strings, TypeId};
 
 /// Above this many queries, [`Btf::find_by_essential_names`] builds the name index
 /// instead of comparing names in one pass.
@@ -149,31 +151,74 @@ impl<'a> Btf<'a> {
         let endian = self.endian();
         let strs = self.strings();
         self.for_each_own_header(|idx, hdr| {
-            let [n0, n1, n2, n3, i0, i1, i2, i3, ..] = *hdr;
-            let kind = (endian.u32([i0, i1, i2, i3]) >> 24) & 0x1f;
-            if needles.kinds & 1 << kind == 0 {
-                return;
-            }
-            let name_off = endian.u32([n0, n1, n2, n3]);
-            if name_off == 0 {
-                return;
-            }
-            let Some(tail) = strs.tail(name_off) else {
-                return;
-            };
-            let Some(&b) = tail.first() else {
-                return;
-            };
-            for &i in needles.starting_with(b) {
-                let (want, mask) = needles.names[i];
-                if mask & 1 << kind != 0
-                    && essential_is(tail, want)
-                    && let Some(o) = out.get_mut(i)
-                {
-                    o.push(start + idx as TypeId);
-                }
-            }
+            visit_header(needles, endian, strs, start, idx, hdr, out);
         });
+    }
+
+    /// [`Btf::parse_with_offsets`] that also answers [`Btf::find_by_essential_names`] for
+    /// `queries` in the same validating walk (base BTF: vmlinux, an external file) — the
+    /// CO-RE target's parse, offset table and candidate search in one pass instead of two.
+    pub fn parse_finding_essential_names(
+        data: &'a [u8],
+        queries: &[(&str, &[Kind])],
+    ) -> Result<(Btf<'a>, Vec<Vec<TypeId>>)> {
+        if queries.len() > SCAN_MAX_QUERIES {
+            let btf = Btf::parse_with_offsets(data)?;
+            let found = btf.find_by_essential_names(queries);
+            return Ok((btf, found));
+        }
+        let needles = Needles::new(queries);
+        let mut out = vec![Vec::new(); queries.len()];
+        let endian = Endian::from_magic([
+            data.first().copied().unwrap_or(0),
+            data.get(1).copied().unwrap_or(0),
+        ]);
+        let btf = match endian {
+            Some(endian) if needles.kinds != 0 => Btf::parse_visiting(data, |strs, idx, hdr| {
+                visit_header(&needles, endian, strs, 1, idx, hdr, &mut out);
+            })?,
+            // A bad magic is reported by the parse; no named query finds nothing.
+            _ => Btf::parse_with_offsets(data)?,
+        };
+        Ok((btf, out))
+    }
+}
+
+/// The one-pass check of own type `idx` (header `hdr`, ids from `start`) against the
+/// queries: its kind, then the queries sharing its name's first byte.
+#[inline]
+fn visit_header(
+    needles: &Needles<'_>,
+    endian: Endian,
+    strs: Strings<'_>,
+    start: TypeId,
+    idx: usize,
+    hdr: &[u8; 12],
+    out: &mut [Vec<TypeId>],
+) {
+    let [n0, n1, n2, n3, i0, i1, i2, i3, ..] = *hdr;
+    let kind = (endian.u32([i0, i1, i2, i3]) >> 24) & 0x1f;
+    if needles.kinds & 1 << kind == 0 {
+        return;
+    }
+    let name_off = endian.u32([n0, n1, n2, n3]);
+    if name_off == 0 {
+        return;
+    }
+    let Some(tail) = strs.tail(name_off) else {
+        return;
+    };
+    let Some(&b) = tail.first() else {
+        return;
+    };
+    for &i in needles.starting_with(b) {
+        let (want, mask) = needles.names[i];
+        if mask & 1 << kind != 0
+            && essential_is(tail, want)
+            && let Some(o) = out.get_mut(i)
+        {
+            o.push(start + idx as TypeId);
+        }
     }
 }
 
@@ -242,6 +287,10 @@ pub(crate) mod tests {
         check_against_single_lookups(&btf, queries);
         let btf = Btf::parse_with_offsets(&blob).unwrap();
         check_against_single_lookups(&btf, queries);
+        let (fused, found) = Btf::parse_finding_essential_names(&blob, queries).unwrap();
+        assert_eq!(found, got);
+        assert!(fused.has_offset_table() && fused.built_index().is_none());
+        assert_eq!(fused.offsets(), btf.offsets());
         let _ = btf.index();
         assert_eq!(btf.find_by_essential_names(queries), got);
     }
@@ -321,6 +370,9 @@ pub(crate) mod tests {
         assert_eq!(lazy.offsets(), eager.offsets());
         assert_eq!(lazy.len(), eager.len());
         assert!(Btf::parse_with_offsets(&blob[..blob.len() - 1]).is_err());
+        let q: &[(&str, &[Kind])] = &[("a", &[])];
+        assert!(Btf::parse_finding_essential_names(&blob[..blob.len() - 1], q).is_err());
+        assert!(Btf::parse_finding_essential_names(b"junk", q).is_err());
     }
 
     #[test]
@@ -340,6 +392,9 @@ pub(crate) mod tests {
         ];
         let got = btf.find_by_essential_names(queries);
         assert!(!got[0].is_empty() && !got[1].is_empty());
+        let (fused, found) = Btf::parse_finding_essential_names(&data, queries).unwrap();
+        assert_eq!(found, got);
+        assert_eq!(fused.len(), btf.len());
         let fresh = Btf::parse(&data).unwrap();
         check_against_single_lookups(&fresh, queries);
     }

@@ -114,13 +114,28 @@ pub fn vmlinux() -> Result<&'static Btf<'static>> {
 /// [`vmlinux`]; when this call parses it, the offset table is built in the validating
 /// walk ([`Btf::parse_with_offsets`]) — for callers that read types by id (CO-RE).
 fn vmlinux_parsed(with_offsets: bool) -> Result<&'static Btf<'static>> {
+    vmlinux_parsed_with(|bytes| {
+        if with_offsets {
+            Btf::parse_with_offsets(bytes).map(|b| (b, ()))
+        } else {
+            Btf::parse(bytes).map(|b| (b, ()))
+        }
+    })
+    .map(|(b, _)| b)
+}
+
+/// [`vmlinux`], parsed by `parse` if this call is the first (which then also returns what
+/// `parse` found besides the BTF; `None` if another call parsed it).
+fn vmlinux_parsed_with<T>(
+    parse: impl FnOnce(&'static [u8]) -> oxbpf_btf::Result<(Btf<'static>, T)>,
+) -> Result<(&'static Btf<'static>, Option<T>)> {
     if let Some(btf) = VMLINUX.get() {
-        return Ok(btf);
+        return Ok((btf, None));
     }
     // A poisoned lock only means another thread panicked while parsing: parse again.
     let _parsing = VMLINUX_PARSING.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(btf) = VMLINUX.get() {
-        return Ok(btf);
+        return Ok((btf, None));
     }
     let path = Path::new(VMLINUX_PATH);
     let map = match VMLINUX_MAP.get() {
@@ -143,14 +158,9 @@ fn vmlinux_parsed(with_offsets: bool) -> Result<&'static Btf<'static>> {
             VMLINUX_MAP.get().ok_or(Error::NoVmlinux)?
         }
     };
-    let btf = if with_offsets {
-        Btf::parse_with_offsets(map.as_bytes())
-    } else {
-        Btf::parse(map.as_bytes())
-    }
-    .map_err(parse_error(path))?;
+    let (btf, found) = parse(map.as_bytes()).map_err(parse_error(path))?;
     let _ = VMLINUX.set(btf);
-    VMLINUX.get().ok_or(Error::NoVmlinux)
+    Ok((VMLINUX.get().ok_or(Error::NoVmlinux)?, Some(found)))
 }
 
 /// Parses `bytes` (kept for the rest of the process) with `base`, caching it under `key`.
@@ -290,10 +300,19 @@ impl CorePrep {
             .name("oxbpf-core-prep".into())
             .spawn(move || {
                 let main = match &external {
-                    Some(path) => external_btf(path),
-                    None => vmlinux_parsed(true),
-                }
-                .ok()?;
+                    Some(path) => external_btf(path).ok()?,
+                    None => {
+                        // First parse: offsets and candidates in the validating walk.
+                        let (main, found) = vmlinux_parsed_with(|bytes| {
+                            Btf::parse_finding_essential_names(bytes, &queries.as_queries())
+                        })
+                        .ok()?;
+                        if let Some(lists) = found {
+                            return Some((main, queries.answered(lists)));
+                        }
+                        main
+                    }
+                };
                 Some((main, queries.run(main)))
             });
         CorePrep { work: work.ok() }

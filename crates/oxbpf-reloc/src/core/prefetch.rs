@@ -86,12 +86,21 @@ impl CandidateQueries {
     /// Finds the candidates in `main` (the main BTF of the [`Targets`] they will be given
     /// to) in one pass.
     pub fn run(&self, main: &Btf<'_>) -> MainCandidates {
-        let q: Vec<(&str, &[Kind])> = self
-            .queries
+        self.answered(main.find_by_essential_names(&self.as_queries()))
+    }
+
+    /// The queries as [`Btf::find_by_essential_names`] and
+    /// [`Btf::parse_finding_essential_names`] take them.
+    pub fn as_queries(&self) -> Vec<(&str, &[Kind])> {
+        self.queries
             .iter()
             .map(|(_, n, ks)| (n.as_str(), ks.as_slice()))
-            .collect();
-        let lists = main.find_by_essential_names(&q);
+            .collect()
+    }
+
+    /// The candidates from the answers to [`CandidateQueries::as_queries`] (one list per
+    /// query, in order).
+    pub fn answered(&self, lists: Vec<Vec<TypeId>>) -> MainCandidates {
         MainCandidates {
             by_local: self.queries.iter().map(|(id, ..)| *id).zip(lists).collect(),
         }
