@@ -354,6 +354,39 @@ impl Iterator for Entries<'_> {
     }
 }
 
+/// Refuses `map` unless its type is one of `ok`: `want` names the view being opened,
+/// `expected` the map type(s) it takes.
+pub(crate) fn check_type(
+    map: &Map,
+    want: &'static str,
+    expected: &'static str,
+    ok: &[u32],
+) -> Result<()> {
+    let got = map.def().map_type;
+    if !ok.contains(&got) {
+        return Err(Error::WrongType {
+            map: map.name().to_owned(),
+            got,
+            want,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a key or value type (`what`) of `got` bytes for a map that holds `want`.
+pub(crate) fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()> {
+    if got != want as usize {
+        return Err(Error::SizeMismatch {
+            map: map.name().to_owned(),
+            what,
+            got,
+            want: want as usize,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use oxbpf_sys::bpf;
 use oxbpf_sys::pod::{self, Pod};
 
 use crate::error::{Error, Result};
-use crate::map::{Map, map_type};
+use crate::map::{Map, check_size, map_type};
 
 fn check(map: &Map, want: &'static str, expected: &'static str, ok: &[u32]) -> Result<()> {
     if !ok.contains(&map.def().map_type) {
@@ -16,18 +16,6 @@ fn check(map: &Map, want: &'static str, expected: &'static str, ok: &[u32]) -> R
             got: map.def().map_type,
             want,
             expected,
-        });
-    }
-    Ok(())
-}
-
-fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()> {
-    if got != want as usize {
-        return Err(Error::SizeMismatch {
-            map: map.name().to_owned(),
-            what,
-            got,
-            want: want as usize,
         });
     }
     Ok(())

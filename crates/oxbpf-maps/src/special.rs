@@ -11,31 +11,7 @@ use oxbpf_sys::bpf;
 use oxbpf_sys::pod::{self, Pod};
 
 use crate::error::{Error, Result};
-use crate::map::{Keys, Map, map_type};
-
-fn check_type(map: &Map, want: &'static str, expected: &'static str, ok: u32) -> Result<()> {
-    if map.def().map_type != ok {
-        return Err(Error::WrongType {
-            map: map.name().to_owned(),
-            got: map.def().map_type,
-            want,
-            expected,
-        });
-    }
-    Ok(())
-}
-
-fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()> {
-    if got != want as usize {
-        return Err(Error::SizeMismatch {
-            map: map.name().to_owned(),
-            what,
-            got,
-            want: want as usize,
-        });
-    }
-    Ok(())
-}
+use crate::map::{Keys, Map, check_size, check_type, map_type};
 
 fn fd_bytes(fd: BorrowedFd<'_>) -> [u8; 4] {
     (fd.as_raw_fd() as u32).to_ne_bytes()
@@ -59,7 +35,7 @@ impl<'m, K: Pod, V: Pod> LpmTrie<'m, K, V> {
     /// A typed view of `map`; checks it is an LPM trie with keys of 4 + `size_of::<K>()`
     /// bytes and values of `size_of::<V>()`.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "LpmTrie", "lpm_trie", map_type::LPM_TRIE)?;
+        check_type(map, "LpmTrie", "lpm_trie", &[map_type::LPM_TRIE])?;
         check_size(
             map,
             "key (u32 prefix length + data)",
@@ -159,7 +135,12 @@ pub struct BloomFilter<'m, V: Pod> {
 impl<'m, V: Pod> BloomFilter<'m, V> {
     /// A typed view of `map`; checks it is a bloom filter of `V`-sized values.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "BloomFilter", "bloom_filter", map_type::BLOOM_FILTER)?;
+        check_type(
+            map,
+            "BloomFilter",
+            "bloom_filter",
+            &[map_type::BLOOM_FILTER],
+        )?;
         check_size(map, "key", 0, map.def().key_size)?;
         check_size(map, "value", size_of::<V>(), map.def().value_size)?;
         Ok(BloomFilter {
@@ -193,7 +174,7 @@ pub struct ProgArray<'m> {
 impl<'m> ProgArray<'m> {
     /// A view of `map`; checks it is a prog array with 4-byte keys and values.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "ProgArray", "prog_array", map_type::PROG_ARRAY)?;
+        check_type(map, "ProgArray", "prog_array", &[map_type::PROG_ARRAY])?;
         check_size(map, "key", 4, map.def().key_size)?;
         check_size(map, "value", 4, map.def().value_size)?;
         Ok(ProgArray { map })
@@ -247,7 +228,12 @@ impl<'m> StackTraceMap<'m> {
     /// A view of `map`; checks it is a stack trace map with 4-byte keys and values of
     /// whole 8-byte frames.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "StackTraceMap", "stack_trace", map_type::STACK_TRACE)?;
+        check_type(
+            map,
+            "StackTraceMap",
+            "stack_trace",
+            &[map_type::STACK_TRACE],
+        )?;
         check_size(map, "key", 4, map.def().key_size)?;
         if map.def().value_size == 0 || map.def().value_size % 8 != 0 {
             return Err(Error::Invalid {
@@ -317,7 +303,12 @@ pub struct ArrayOfMaps<'m> {
 impl<'m> ArrayOfMaps<'m> {
     /// A view of `map`; checks it is an array of maps with 4-byte keys and values.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "ArrayOfMaps", "array_of_maps", map_type::ARRAY_OF_MAPS)?;
+        check_type(
+            map,
+            "ArrayOfMaps",
+            "array_of_maps",
+            &[map_type::ARRAY_OF_MAPS],
+        )?;
         check_size(map, "key", 4, map.def().key_size)?;
         check_size(map, "value", 4, map.def().value_size)?;
         Ok(ArrayOfMaps { map })
@@ -365,7 +356,7 @@ pub struct HashOfMaps<'m, K: Pod> {
 impl<'m, K: Pod> HashOfMaps<'m, K> {
     /// A view of `map`; checks it is a hash of maps with `K` keys and 4-byte values.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, "HashOfMaps", "hash_of_maps", map_type::HASH_OF_MAPS)?;
+        check_type(map, "HashOfMaps", "hash_of_maps", &[map_type::HASH_OF_MAPS])?;
         check_size(map, "key", size_of::<K>(), map.def().key_size)?;
         check_size(map, "value", 4, map.def().value_size)?;
         Ok(HashOfMaps {

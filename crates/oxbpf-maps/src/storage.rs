@@ -21,31 +21,7 @@ use oxbpf_sys::bpf;
 use oxbpf_sys::pod::{self, Pod};
 
 use crate::error::{Error, Result};
-use crate::map::{Map, map_type};
-
-fn check_type(map: &Map, want: &'static str, expected: &'static str, ok: u32) -> Result<()> {
-    if map.def().map_type != ok {
-        return Err(Error::WrongType {
-            map: map.name().to_owned(),
-            got: map.def().map_type,
-            want,
-            expected,
-        });
-    }
-    Ok(())
-}
-
-fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()> {
-    if got != want as usize {
-        return Err(Error::SizeMismatch {
-            map: map.name().to_owned(),
-            what,
-            got,
-            want: want as usize,
-        });
-    }
-    Ok(())
-}
+use crate::map::{Map, check_size, check_type, map_type};
 
 /// The kind of object a local storage map hangs its values off.
 pub trait StorageKind: sealed::Sealed {
@@ -116,7 +92,7 @@ impl<'m, S: StorageKind, V: Pod> LocalStorage<'m, S, V> {
     /// A typed view of `map`; checks its type, the 4-byte (descriptor) key and that `V`
     /// has the value size.
     pub fn new(map: &'m Map) -> Result<Self> {
-        check_type(map, S::VIEW, S::TYPE_NAME, S::MAP_TYPE)?;
+        check_type(map, S::VIEW, S::TYPE_NAME, &[S::MAP_TYPE])?;
         check_size(map, "key (a descriptor)", 4, map.def().key_size)?;
         check_size(map, "value", size_of::<V>(), map.def().value_size)?;
         Ok(LocalStorage {
@@ -259,7 +235,7 @@ impl<'m, V: Pod> CgroupStorage<'m, V> {
             map,
             "CgroupStorage",
             "cgroup_storage",
-            map_type::CGROUP_STORAGE,
+            &[map_type::CGROUP_STORAGE],
         )?;
         check_cgroup_key(map)?;
         check_size(map, "value", size_of::<V>(), map.def().value_size)?;
@@ -315,7 +291,7 @@ impl<'m, V: Pod> PerCpuCgroupStorage<'m, V> {
             map,
             "PerCpuCgroupStorage",
             "percpu_cgroup_storage",
-            map_type::PERCPU_CGROUP_STORAGE,
+            &[map_type::PERCPU_CGROUP_STORAGE],
         )?;
         check_cgroup_key(map)?;
         check_size(map, "value", size_of::<V>(), map.def().value_size)?;

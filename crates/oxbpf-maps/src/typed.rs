@@ -6,32 +6,7 @@ use oxbpf_sys::bpf;
 use oxbpf_sys::pod::{self, Pod};
 
 use crate::error::{Error, Result};
-use crate::map::{Keys, Map, map_type};
-
-fn check_type(map: &Map, want: &'static str, expected: &'static str, ok: &[u32]) -> Result<()> {
-    let got = map.def().map_type;
-    if !ok.contains(&got) {
-        return Err(Error::WrongType {
-            map: map.name().to_owned(),
-            got,
-            want,
-            expected,
-        });
-    }
-    Ok(())
-}
-
-fn check_size(map: &Map, what: &'static str, got: usize, want: u32) -> Result<()> {
-    if got != want as usize {
-        return Err(Error::SizeMismatch {
-            map: map.name().to_owned(),
-            what,
-            got,
-            want: want as usize,
-        });
-    }
-    Ok(())
-}
+use crate::map::{Keys, Map, check_size, check_type, map_type};
 
 /// A `BPF_MAP_TYPE_HASH` or `BPF_MAP_TYPE_LRU_HASH` map with keys `K` and values `V`.
 #[derive(Debug)]
