@@ -290,8 +290,12 @@ pub struct NameMatches<'b, 'a> {
 impl<'b, 'a> NameMatches<'b, 'a> {
     pub(crate) fn new(top: &'b Btf<'a>, name: &'b str, essential: bool) -> Self {
         let mut name = name.as_bytes();
+        // The index is keyed by essential names: both lookups probe the essential name's
+        // hash; an exact one (of a flavored name such as `bpf_task_acquire___two`) then
+        // compares whole names.
+        let key = &name[..essential_len(name)];
         if essential {
-            name = &name[..essential_len(name)];
+            name = key;
         }
         let mut root: &'b Btf<'a> = top;
         while let Some(b) = root.base() {
@@ -304,7 +308,7 @@ impl<'b, 'a> NameMatches<'b, 'a> {
             cursor: Cursor::Start,
             name,
             essential,
-            hash: hash(name),
+            hash: hash(key),
         }
     }
 
@@ -463,6 +467,37 @@ mod tests {
         ) {
             check_tail(name.as_bytes(), &after);
         }
+    }
+
+    #[test]
+    fn exact_lookup_of_a_flavored_name_finds_it_with_and_without_the_index() {
+        let mut b = crate::BtfBuilder::new();
+        let int = b.add_int("int", 4, 0);
+        let proto = b.add_func_proto(int, &[]);
+        let one = b.add_func("bpf_task_acquire___one", proto, crate::LINKAGE_EXTERN);
+        let two = b.add_func("bpf_task_acquire___two", proto, crate::LINKAGE_EXTERN);
+        let plain = b.add_func("bpf_task_acquire", proto, crate::LINKAGE_EXTERN);
+        let bytes = b.build();
+        let btf = Btf::parse(&bytes).unwrap();
+        let check = |btf: &Btf<'_>| {
+            for (name, id) in [
+                ("bpf_task_acquire___one", one),
+                ("bpf_task_acquire___two", two),
+                ("bpf_task_acquire", plain),
+            ] {
+                let found: Vec<TypeId> = btf.find_all_by_name(name).collect();
+                assert_eq!(found, [id], "{name}");
+            }
+            assert!(
+                btf.find_all_by_name("bpf_task_acquire___x")
+                    .next()
+                    .is_none()
+            );
+        };
+        // Linear scans first, then (past the lookup threshold) the essential-keyed index.
+        check(&btf);
+        let _ = btf.index();
+        check(&btf);
     }
 
     #[test]
