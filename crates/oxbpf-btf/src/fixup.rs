@@ -56,17 +56,23 @@ pub fn fixup_for_load(
                         });
                     }
                 };
-                v.offset = var_offset(sec, var.name).ok_or_else(|| Error::UnknownVar {
-                    id: v.ty,
-                    section: sec.to_string(),
-                    var: var.name.to_string(),
-                })?;
+                // An extern VAR (a map or variable another object defines) keeps its
+                // offset and has no symbol to take one from (libbpf's btf_fixup_datasec).
+                if var.linkage != crate::VAR_GLOBAL_EXTERN {
+                    v.offset = var_offset(sec, var.name).ok_or_else(|| Error::UnknownVar {
+                        id: v.ty,
+                        section: sec.to_string(),
+                        var: var.name.to_string(),
+                    })?;
+                }
             }
             vars.push(v);
         }
         vars.sort_by_key(|v| v.offset);
         let mut prev: Option<&VarSecinfo> = None;
-        for v in &vars {
+        // Extern VARs take no room in this object's section: not range-checked.
+        let is_extern = |v: &VarSecinfo| matches!(btf.type_by_id(v.ty), Ok(Type::Var(var)) if var.linkage == crate::VAR_GLOBAL_EXTERN);
+        for v in vars.iter().filter(|v| !is_extern(v)) {
             let end = u64::from(v.offset) + u64::from(v.size);
             if end > u64::from(size) {
                 return Err(Error::BadDatasec {
@@ -171,6 +177,29 @@ mod tests {
             assert_eq!(out.type_name(3).unwrap(), "a");
             assert_eq!(out.len(), btf.len());
         }
+    }
+
+    #[test]
+    fn extern_vars_keep_their_offset_and_are_not_range_checked() {
+        // A `.maps` of one extern map (size 0, no symbol) next to a defined variable.
+        let mut b = BtfBuilder::new();
+        let int = b.add_int("int", 4, 0);
+        let m = b.add_var("link_results", int, crate::VAR_GLOBAL_EXTERN);
+        b.add_datasec(".maps", 0, &[(m, 0, 32)]);
+        let a = b.add_var("a", int, 1);
+        let e = b.add_var("e", int, crate::VAR_GLOBAL_EXTERN);
+        b.add_datasec(".data", 0, &[(e, 0, 4), (a, 0, 4)]);
+        let blob = b.build();
+        let btf = Btf::parse(&blob).unwrap();
+        let size = |s: &str| Some(if s == ".data" { 8 } else { 0 });
+        let off = |s: &str, v: &str| (s == ".data" && v == "a").then_some(4);
+        let out = fixup_for_load(&btf, &size, &off).unwrap();
+        let out = Btf::parse(&out).unwrap();
+        assert_eq!(vars(&out, ".maps"), (0, vec![(m, 0, 32)]));
+        assert_eq!(vars(&out, ".data"), (8, vec![(e, 0, 4), (a, 4, 4)]));
+        // A defined VAR past the section is still an error.
+        let e = fixup_for_load(&btf, &|_| Some(4), &off).unwrap_err();
+        assert!(e.to_string().contains("\"a\""), "{e}");
     }
 
     #[test]

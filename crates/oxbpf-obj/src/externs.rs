@@ -178,6 +178,22 @@ fn section_of(btf: &Btf<'_>, id: u32) -> Result<Option<&'static str>> {
     Ok(None)
 }
 
+/// Whether DATASEC `sec` lists at least one VAR and only extern-linkage VARs (e.g. the
+/// `.maps` of an object that only declares `extern` maps).
+pub(crate) fn only_externs_in(btf: &Btf<'_>, sec: &str) -> bool {
+    let Ok(Some((_, ds))) = btf.datasec_by_name(sec) else {
+        return false;
+    };
+    let mut any = false;
+    for v in ds.vars() {
+        match v.map(|v| btf.type_by_id(v.ty)) {
+            Ok(Ok(Type::Var(var))) if var.linkage == VAR_GLOBAL_EXTERN => any = true,
+            _ => return false,
+        }
+    }
+    any
+}
+
 /// The object's externs, sorted and laid out as libbpf does, plus, per ELF symbol index,
 /// the extern's index (for classifying relocations).
 pub(crate) fn collect(

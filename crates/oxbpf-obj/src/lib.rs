@@ -197,11 +197,14 @@ impl ObjectSpec {
             None => btf,
         };
         let l = &self.datasec_layout;
+        // A DATASEC of only extern VARs with no ELF section (a `.maps` of an `extern` map,
+        // for the static linker) stays of size 0, its VARs extern.
         let section_size = |name: &str| {
             l.sections
                 .iter()
                 .find(|(n, _)| n == name)
                 .and_then(|(_, s)| u32::try_from(*s).ok())
+                .or_else(|| externs::only_externs_in(&btf, name).then_some(0))
         };
         let var_offset = |sec: &str, var: &str| {
             l.symbols

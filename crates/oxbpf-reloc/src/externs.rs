@@ -15,6 +15,19 @@ use crate::link::LinkedProgram;
 /// call is reachable (`bpf_ksym_exists()` guards prune it).
 pub const POISON_CALL_KFUNC_BASE: i32 = 2_002_000_000;
 
+/// The DATASEC (e.g. `.maps`) that lists BTF type `btf_id`, if any.
+fn linked_section(spec: &ObjectSpec, btf_id: u32) -> Option<String> {
+    let btf = spec.btf().ok()??;
+    for t in btf.types() {
+        if let Ok((_, oxbpf_btf::Type::Datasec(d))) = t {
+            if btf_id != 0 && d.vars().any(|v| v.is_ok_and(|v| v.ty == btf_id)) {
+                return Some(d.name.to_string());
+            }
+        }
+    }
+    None
+}
+
 /// `BPF_JMP | BPF_CALL`.
 const CALL: u8 = 0x85;
 
@@ -114,6 +127,16 @@ pub fn resolve_externs(
             return Err(bad(format!(
                 "extern {name:?} relocation is on neither a call nor a two-slot ld_imm64 (opcode {:#04x})",
                 insn.code
+            )));
+        }
+        // Declared here, defined in another object: not resolvable at load, weak or not.
+        if ext.kind == ExternKind::Linked {
+            return Err(bad(format!(
+                "extern {name:?}{} is defined in another object: link the objects first (`oxbpf link a.o b.o -o out.o`); this object is meant for the static linker and does not load on its own",
+                linked_section(spec, ext.btf_id).map_or_else(String::new, |s| format!(
+                    " (in DATASEC {s:?}{})",
+                    if s == ".maps" { ", an extern map" } else { "" }
+                ))
             )));
         }
         let v = value(*index);
@@ -261,6 +284,25 @@ mod tests {
             signed: false,
             offset: 8,
         })
+    }
+
+    #[test]
+    fn extern_map_of_an_unlinked_object_is_an_error_naming_it_even_if_weak() {
+        let mut b = oxbpf_btf::BtfBuilder::new();
+        let int = b.add_int("int", 4, 0);
+        let m = b.add_var("link_results", int, oxbpf_btf::VAR_GLOBAL_EXTERN);
+        b.add_datasec(".maps", 0, &[(m, 0, 32)]);
+        let mut e = ext("link_results", ExternKind::Linked, true);
+        e.btf_id = m;
+        let (mut spec, mut p) = setup(vec![e]);
+        spec.btf = Some(b.build());
+        let before = p.insns.clone();
+        let err = resolve_externs(&mut p, &spec, &|_| ExternValue::Absent).unwrap_err();
+        let msg = err.to_string();
+        for want in ["\"link_results\"", "\".maps\"", "extern map", "oxbpf link"] {
+            assert!(msg.contains(want), "{want} not in: {msg}");
+        }
+        assert_eq!(p.insns, before, "nothing patched");
     }
 
     #[test]
