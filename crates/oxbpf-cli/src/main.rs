@@ -49,6 +49,11 @@ struct ObjectArgs {
     /// target candidates accepted or rejected and why, and the value patched in.
     #[arg(long)]
     explain_core: bool,
+    /// BPF_F_* load flags added to every program's: comma-separated names
+    /// (strict-alignment, any-alignment, test-rnd-hi32, test-state-freq, sleepable,
+    /// xdp-has-frags, xdp-dev-bound-only, test-reg-invariants) or a number.
+    #[arg(long, value_name = "FLAGS")]
+    prog_flags: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -50,6 +50,51 @@ pub enum ProgCmd {
         #[arg(long)]
         jited_bytes: bool,
     },
+    /// Run a program once (or --repeat times) with BPF_PROG_TEST_RUN and print its return
+    /// value, the average duration and the packet / context it left (hex).
+    Run(RunArgs),
+}
+
+/// `prog run` arguments.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// A BPF ELF object to load, `id:N` of a loaded program, or a pinned program's path.
+    pub target: String,
+    /// The program to run (of an object; optional when it has only one).
+    pub program: Option<String>,
+    /// Packet data from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "data_hex")]
+    pub data_in: Option<std::path::PathBuf>,
+    /// Packet data as hex (`0a0b0c...`; spaces allowed).
+    #[arg(long, value_name = "HEX")]
+    pub data_hex: Option<String>,
+    /// Context (`struct __sk_buff`, `struct xdp_md`, the u64 arguments, ...) from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "ctx_hex")]
+    pub ctx_in: Option<std::path::PathBuf>,
+    /// Context as hex.
+    #[arg(long, value_name = "HEX")]
+    pub ctx_hex: Option<String>,
+    /// Room for the output packet in bytes (default: the input's size + 4096).
+    #[arg(long, value_name = "N")]
+    pub data_size_out: Option<usize>,
+    /// Room for the output context in bytes (default: the input context's size).
+    #[arg(long, value_name = "N")]
+    pub ctx_size_out: Option<usize>,
+    /// Run this many times; the duration is the average.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+    /// Run on this CPU (BPF_F_TEST_RUN_ON_CPU; raw_tp programs).
+    #[arg(long, value_name = "N")]
+    pub cpu: Option<u32>,
+    /// BPF_F_TEST_* flags: `xdp-live-frames`, `run-on-cpu` or a number, comma-separated.
+    #[arg(long, value_name = "FLAGS")]
+    pub flags: Option<String>,
+    /// BPF_F_* load flags for the object's programs (see `oxbpf load --prog-flags`).
+    #[arg(long, value_name = "FLAGS")]
+    pub prog_flags: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 type CmdResult = Result<(), Box<dyn std::error::Error>>;
@@ -77,7 +122,218 @@ pub fn run(cmd: ProgCmd) -> CmdResult {
             jited_bytes,
             ..
         } => emit(&dump(&program, jited_bytes)?),
+        ProgCmd::Run(args) => emit(&run_program(&args)?),
     }
+}
+
+/// Bytes from hex text (whitespace and a leading `0x` ignored).
+fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.split_whitespace().collect();
+    let digits = digits.strip_prefix("0x").unwrap_or(&digits);
+    if digits.len() % 2 != 0 {
+        return Err(format!(
+            "{what}: odd number of hex digits ({})",
+            digits.len()
+        ));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            digits
+                .get(i..i + 2)
+                .and_then(|d| u8::from_str_radix(d, 16).ok())
+                .ok_or_else(|| format!("{what}: not hex at digit {i}: {:?}", &digits[i..]))
+        })
+        .collect()
+}
+
+/// Input bytes from `--X-in FILE` or `--X-hex HEX` (empty when neither).
+fn input(
+    what: &str,
+    file: Option<&Path>,
+    hex_text: Option<&str>,
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    if let Some(f) = file {
+        return std::fs::read(f).map_err(|e| format!("--{what}-in {}: {e}", f.display()).into());
+    }
+    match hex_text {
+        Some(h) => Ok(parse_hex(&format!("--{what}-hex"), h)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `BPF_F_TEST_*` flags from names or numbers.
+fn parse_test_flags(text: &str) -> Result<u32, String> {
+    let mut flags = 0;
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        flags |= match item.to_ascii_lowercase().replace('_', "-").as_str() {
+            "run-on-cpu" | "bpf-f-test-run-on-cpu" => bpf::TEST_RUN_ON_CPU,
+            "xdp-live-frames" | "bpf-f-test-xdp-live-frames" => bpf::TEST_XDP_LIVE_FRAMES,
+            other => match other.strip_prefix("0x") {
+                Some(h) => u32::from_str_radix(h, 16).ok(),
+                None => other.parse().ok(),
+            }
+            .ok_or_else(|| {
+                format!("--flags {item:?}: not a number nor run-on-cpu, xdp-live-frames")
+            })?,
+        };
+    }
+    Ok(flags)
+}
+
+/// The `prog run` output.
+pub fn run_program(args: &RunArgs) -> Result<String, Box<dyn std::error::Error>> {
+    let opts = oxbpf::TestRunOptions {
+        data_in: input("data", args.data_in.as_deref(), args.data_hex.as_deref())?,
+        ctx_in: input("ctx", args.ctx_in.as_deref(), args.ctx_hex.as_deref())?,
+        data_size_out: args.data_size_out,
+        ctx_size_out: args.ctx_size_out,
+        repeat: args.repeat,
+        cpu: args.cpu,
+        flags: args
+            .flags
+            .as_deref()
+            .map(parse_test_flags)
+            .transpose()?
+            .unwrap_or(0),
+    };
+    let is_object = std::fs::read(&args.target)
+        .map(|b| b.starts_with(b"\x7fELF"))
+        .unwrap_or(false);
+    let (name, prog_type, result) = if is_object {
+        run_in_object(args, &opts)?
+    } else {
+        if args.prog_flags.is_some() {
+            return Err("--prog-flags: only for an object (the program is loaded already)".into());
+        }
+        let fd = match args.target.strip_prefix("id:") {
+            Some(id) => open(id)?,
+            None => open(&args.target)?,
+        };
+        let info = bpf::prog_info(fd.as_fd())?;
+        let name = match c_str(&info.name) {
+            n if n.is_empty() => format!("id:{}", info.id),
+            n => n,
+        };
+        let t = oxbpf::obj::ProgramType(info.prog_type);
+        let r = oxbpf::test_run::test_run_fd(fd.as_fd(), t, &name, &opts)?;
+        (name, t, r)
+    };
+    let type_text = short_name(prog_type.kernel_name(), "BPF_PROG_TYPE_", prog_type.0);
+    if args.json {
+        let v = serde_json::json!({
+            "program": name,
+            "prog_type": type_text,
+            "retval": result.retval,
+            "duration_ns": result.duration_ns,
+            "repeat": args.repeat.max(1),
+            "data_out": hex(&result.data_out),
+            "ctx_out": hex(&result.ctx_out),
+        });
+        return Ok(format!("{v}\n"));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "program:     {name} ({type_text})");
+    let _ = writeln!(out, "retval:      {} ({:#x})", result.retval, result.retval);
+    let _ = writeln!(
+        out,
+        "duration_ns: {} (average of {} runs)",
+        result.duration_ns,
+        args.repeat.max(1)
+    );
+    if !result.data_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "data_out:    {} bytes\n{}",
+            result.data_out.len(),
+            hex_rows(&result.data_out)
+        );
+    }
+    if !result.ctx_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "ctx_out:     {} bytes\n{}",
+            result.ctx_out.len(),
+            hex_rows(&result.ctx_out)
+        );
+    }
+    Ok(out)
+}
+
+/// Loads the program `args.program` of the object `args.target` alone (the others'
+/// autoload off) and runs it.
+fn run_in_object(
+    args: &RunArgs,
+    opts: &oxbpf::TestRunOptions,
+) -> Result<(String, oxbpf::obj::ProgramType, oxbpf::TestRunResult), Box<dyn std::error::Error>> {
+    let mut spec = oxbpf::ObjectSpec::from_file(&args.target)?;
+    // Subprograms are UNSPEC: never candidates.
+    let candidates: Vec<&str> = spec
+        .programs
+        .iter()
+        .filter(|p| p.def.prog_type != oxbpf::obj::ProgramType::UNSPEC)
+        .map(|p| p.name.as_str())
+        .collect();
+    let name = match (&args.program, candidates.as_slice()) {
+        (Some(n), _) => n.clone(),
+        (None, [only]) => (*only).to_owned(),
+        (None, all) => {
+            return Err(format!(
+                "{}: name the program to run, one of: {}",
+                args.target,
+                all.join(", ")
+            )
+            .into());
+        }
+    };
+    let Some(p) = spec.programs.iter().find(|p| p.name == name) else {
+        return Err(format!(
+            "{}: no program {name:?} (programs: {})",
+            args.target,
+            candidates.join(", ")
+        )
+        .into());
+    };
+    let prog_type = p.def.prog_type;
+    if oxbpf::test_run::test_run_kind(prog_type).is_none() {
+        // Said before loading: loading cannot change the answer.
+        return Err(oxbpf::TestRunError::Unsupported {
+            program: name,
+            type_name: short_name(prog_type.kernel_name(), "BPF_PROG_TYPE_", prog_type.0),
+        }
+        .into());
+    }
+    for p in &mut spec.programs {
+        p.def.autoload = p.name == name;
+    }
+    let load = oxbpf::LoadOptions {
+        prog_flags: args
+            .prog_flags
+            .as_deref()
+            .map(oxbpf::obj::section::load_flags::parse)
+            .transpose()?
+            .unwrap_or(0),
+        ..Default::default()
+    };
+    let coll = oxbpf::Collection::load(&spec, &load)?;
+    let prog = coll
+        .program(&name)
+        .ok_or_else(|| format!("{}: program {name:?} was not loaded", args.target))?;
+    let r = prog.test_run_with(opts)?;
+    Ok((name, prog_type, r))
+}
+
+/// `bytes` as rows of 16 hex bytes with their offset.
+fn hex_rows(bytes: &[u8]) -> String {
+    let rows: Vec<String> = bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, c)| {
+            let b: Vec<String> = c.iter().map(|b| format!("{b:02x}")).collect();
+            format!("  {:>6x}: {}", i * 16, b.join(" "))
+        })
+        .collect();
+    rows.join("\n")
 }
 
 fn c_str(bytes: &[u8]) -> String {
@@ -461,6 +717,27 @@ mod tests {
         let idle = window_text(after, after, Duration::from_secs(1));
         assert!(idle.contains("window_avg_ns:           -\n"), "{idle}");
         assert!(idle.contains("did not run in the window"), "{idle}");
+    }
+
+    #[test]
+    fn parses_hex_input_with_spaces_and_prefix() {
+        assert_eq!(parse_hex("x", "0x0a0B ff"), Ok(vec![0x0a, 0x0b, 0xff]));
+        assert!(parse_hex("x", "abc").unwrap_err().contains("odd number"));
+        assert!(
+            parse_hex("x", "zz")
+                .unwrap_err()
+                .contains("not hex at digit 0")
+        );
+    }
+
+    #[test]
+    fn parses_test_run_flags() {
+        assert_eq!(
+            parse_test_flags("run-on-cpu,xdp_live_frames"),
+            Ok(bpf::TEST_RUN_ON_CPU | bpf::TEST_XDP_LIVE_FRAMES)
+        );
+        assert_eq!(parse_test_flags("0x4"), Ok(4));
+        assert!(parse_test_flags("bogus").is_err());
     }
 
     #[test]

@@ -53,6 +53,12 @@ fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::erro
     }
     let opts = LoadOptions {
         log_level: args.log_level,
+        prog_flags: args
+            .prog_flags
+            .as_deref()
+            .map(oxbpf::obj::section::load_flags::parse)
+            .transpose()?
+            .unwrap_or(0),
         ..Default::default()
     };
     let coll = Collection::load(&spec, &opts)?;

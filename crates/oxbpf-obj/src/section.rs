@@ -875,6 +875,84 @@ fn attach_point(section: &str, def: &Def, extras: Option<&str>) -> Result<Attach
     })
 }
 
+/// The `BPF_F_*` flags of `BPF_PROG_LOAD`'s `prog_flags` (include/uapi/linux/bpf.h).
+pub mod load_flags {
+    /// `BPF_F_STRICT_ALIGNMENT`: the verifier checks alignment even where the CPU does not
+    /// need it (packet accesses on x86 included).
+    pub const STRICT_ALIGNMENT: u32 = 1 << 0;
+    /// `BPF_F_ANY_ALIGNMENT`: accept unaligned accesses even on strict-alignment CPUs.
+    pub const ANY_ALIGNMENT: u32 = 1 << 1;
+    /// `BPF_F_TEST_RND_HI32`: the verifier randomises the upper 32 bits of 32-bit results.
+    pub const TEST_RND_HI32: u32 = 1 << 2;
+    /// `BPF_F_TEST_STATE_FREQ`: the verifier checkpoints states at every instruction.
+    pub const TEST_STATE_FREQ: u32 = 1 << 3;
+    /// `BPF_F_SLEEPABLE`: the program may sleep (`.s` sections, `syscall`).
+    pub const SLEEPABLE: u32 = 1 << 4;
+    /// `BPF_F_XDP_HAS_FRAGS`: the XDP program handles multi-buffer frames (`xdp.frags`).
+    pub const XDP_HAS_FRAGS: u32 = 1 << 5;
+    /// `BPF_F_XDP_DEV_BOUND_ONLY`: the XDP program is bound to one device.
+    pub const XDP_DEV_BOUND_ONLY: u32 = 1 << 6;
+    /// `BPF_F_TEST_REG_INVARIANTS`: the verifier checks its register bounds invariants.
+    pub const TEST_REG_INVARIANTS: u32 = 1 << 7;
+
+    /// The flags by their command-line name.
+    pub const NAMES: &[(&str, u32)] = &[
+        ("strict-alignment", STRICT_ALIGNMENT),
+        ("any-alignment", ANY_ALIGNMENT),
+        ("test-rnd-hi32", TEST_RND_HI32),
+        ("test-state-freq", TEST_STATE_FREQ),
+        ("sleepable", SLEEPABLE),
+        ("xdp-has-frags", XDP_HAS_FRAGS),
+        ("xdp-dev-bound-only", XDP_DEV_BOUND_ONLY),
+        ("test-reg-invariants", TEST_REG_INVARIANTS),
+    ];
+
+    /// Parses a comma-separated list of flag names (see [`NAMES`]; `_` may stand for `-`,
+    /// a `BPF_F_` prefix and upper case are accepted) or a number (decimal or `0x` hex).
+    pub fn parse(text: &str) -> Result<u32, String> {
+        let mut flags = 0;
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let value = if let Some(hex) = item.strip_prefix("0x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else if item.bytes().all(|b| b.is_ascii_digit()) {
+                item.parse().ok()
+            } else {
+                let lower = item.to_ascii_lowercase().replace('_', "-");
+                let name = lower.strip_prefix("bpf-f-").unwrap_or(&lower);
+                NAMES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+            };
+            flags |= value.ok_or_else(|| {
+                let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "program load flag {item:?}: not a number nor one of {}",
+                    known.join(", ")
+                )
+            })?;
+        }
+        Ok(flags)
+    }
+}
+
+impl SectionDef {
+    /// The `BPF_F_*` load flags the section implies, as libbpf sets them:
+    /// [`load_flags::SLEEPABLE`] for sleepable sections and [`load_flags::XDP_HAS_FRAGS`]
+    /// for `xdp.frags`, `xdp.frags/devmap` and `xdp.frags/cpumap` (`section`: the `SEC()`
+    /// text this definition was derived from).
+    pub fn load_flags(&self, section: &str) -> u32 {
+        let name = section.strip_prefix('?').unwrap_or(section);
+        let frags = self.prog_type == ProgramType::XDP
+            && (name == "xdp.frags" || name.starts_with("xdp.frags/"));
+        let mut flags = 0;
+        if self.sleepable {
+            flags |= load_flags::SLEEPABLE;
+        }
+        if frags {
+            flags |= load_flags::XDP_HAS_FRAGS;
+        }
+        flags
+    }
+}
+
 impl SectionDef {
     /// Derives the definition from an ELF section name (`SEC()` text), libbpf-style.
     ///
@@ -906,6 +984,41 @@ impl SectionDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xdp_frags_sections_imply_the_frags_flag() {
+        for s in [
+            "xdp.frags",
+            "xdp.frags/devmap",
+            "xdp.frags/cpumap",
+            "?xdp.frags",
+        ] {
+            assert_eq!(def(s).load_flags(s), load_flags::XDP_HAS_FRAGS, "{s}");
+        }
+        for s in ["xdp", "xdp/devmap", "socket"] {
+            assert_eq!(def(s).load_flags(s), 0, "{s}");
+        }
+        assert_eq!(def("syscall").load_flags("syscall"), load_flags::SLEEPABLE);
+        assert_eq!(
+            def("lsm.s/file_open").load_flags("lsm.s/file_open"),
+            load_flags::SLEEPABLE
+        );
+    }
+
+    #[test]
+    fn parses_load_flag_names_and_numbers() {
+        assert_eq!(
+            load_flags::parse("strict-alignment,BPF_F_TEST_RND_HI32"),
+            Ok(load_flags::STRICT_ALIGNMENT | load_flags::TEST_RND_HI32)
+        );
+        assert_eq!(load_flags::parse("0x80, 2"), Ok(0x82));
+        assert_eq!(load_flags::parse(""), Ok(0));
+        let e = load_flags::parse("strict,any-alignment").unwrap_err();
+        assert!(
+            e.contains("\"strict\"") && e.contains("strict-alignment"),
+            "{e}"
+        );
+    }
 
     fn def(s: &str) -> SectionDef {
         SectionDef::from_section_name(s).unwrap()

@@ -1560,6 +1560,81 @@ pub fn prog_test_run_xdp_live(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) ->
     })
 }
 
+/// The buffers and options of a general `BPF_PROG_TEST_RUN` ([`prog_test_run_with`]).
+#[derive(Debug, Default)]
+pub struct TestRunIo<'a> {
+    /// Packet data given to the program (`data_in`).
+    pub data_in: &'a [u8],
+    /// Receives the packet after the run (`data_out`); empty: not asked for.
+    pub data_out: &'a mut [u8],
+    /// The context (`ctx_in`). Syscall programs write their context back here.
+    pub ctx_in: &'a mut [u8],
+    /// Receives the context after the run (`ctx_out`); empty: not asked for.
+    pub ctx_out: &'a mut [u8],
+    /// Runs (0 and 1: once); the reported duration is the average.
+    pub repeat: u32,
+    /// `BPF_F_TEST_*` flags ([`TEST_RUN_ON_CPU`], [`TEST_XDP_LIVE_FRAMES`], ...).
+    pub flags: u32,
+    /// The CPU to run on, with [`TEST_RUN_ON_CPU`].
+    pub cpu: u32,
+    /// Frames per batch with [`TEST_XDP_LIVE_FRAMES`] (0: the kernel's default).
+    pub batch_size: u32,
+}
+
+/// What a general `BPF_PROG_TEST_RUN` reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestRunOutput {
+    /// The program's return value.
+    pub retval: u32,
+    /// Average run time in ns.
+    pub duration: u32,
+    /// Bytes of packet data the run produced (may exceed `data_out`'s length).
+    pub data_size_out: u32,
+    /// Bytes of context the run produced (may exceed `ctx_out`'s length).
+    pub ctx_size_out: u32,
+}
+
+/// `BPF_PROG_TEST_RUN` with every input and output of the command. On `ENOSPC` (an output
+/// buffer too small) the kernel has filled the buffers as far as they go; the error is
+/// returned as usual.
+pub fn prog_test_run_with(prog: BorrowedFd<'_>, io: &mut TestRunIo<'_>) -> Result<TestRunOutput> {
+    let mut a = TestRunAttr {
+        prog_fd: raw(prog),
+        data_size_in: io.data_in.len() as u32,
+        data_in: slice_ptr(io.data_in),
+        data_size_out: io.data_out.len() as u32,
+        data_out: if io.data_out.is_empty() {
+            0
+        } else {
+            ptr(io.data_out.as_mut_ptr())
+        },
+        ctx_size_in: io.ctx_in.len() as u32,
+        ctx_in: if io.ctx_in.is_empty() {
+            0
+        } else {
+            ptr(io.ctx_in.as_mut_ptr())
+        },
+        ctx_size_out: io.ctx_out.len() as u32,
+        ctx_out: if io.ctx_out.is_empty() {
+            0
+        } else {
+            ptr(io.ctx_out.as_mut_ptr())
+        },
+        repeat: io.repeat,
+        flags: io.flags,
+        cpu: io.cpu,
+        batch_size: io.batch_size,
+        ..Default::default()
+    };
+    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
+    Ok(TestRunOutput {
+        retval: a.retval,
+        duration: a.duration,
+        data_size_out: a.data_size_out,
+        ctx_size_out: a.ctx_size_out,
+    })
+}
+
 #[cfg(test)]
 mod batch_attr_tests {
     use super::*;

@@ -41,6 +41,11 @@ pub struct LoadOptions {
     /// Targets of `freplace` programs in already loaded programs, set with
     /// [`LoadOptions::set_attach_target`].
     pub attach_targets: Vec<crate::attach_target::ExtTarget>,
+    /// `BPF_F_*` load flags ([`oxbpf_obj::section::load_flags`]) added to every program's
+    /// own (those its section implies: sleepable, XDP frags).
+    pub prog_flags: u32,
+    /// Load flags added to one program's, by program name (after [`Self::prog_flags`]).
+    pub program_flags: Vec<(String, u32)>,
 }
 
 impl Default for LoadOptions {
@@ -54,7 +59,20 @@ impl Default for LoadOptions {
             jobs: 0,
             kconfig: None,
             attach_targets: Vec::new(),
+            prog_flags: 0,
+            program_flags: Vec::new(),
         }
+    }
+}
+
+impl LoadOptions {
+    /// The extra load flags of program `name`: [`Self::prog_flags`] and its entries in
+    /// [`Self::program_flags`].
+    pub fn prog_flags_of(&self, name: &str) -> u32 {
+        self.program_flags
+            .iter()
+            .filter(|(n, _)| n == name)
+            .fold(self.prog_flags, |f, (_, v)| f | v)
     }
 }
 
@@ -151,12 +169,14 @@ impl Collection {
         // One target set per object: it caches (and narrows) candidates per local type.
         let mut targets = core_prep.finish(|| core_targets(opts).ok());
         let mut prepared = Vec::new();
+        // The object's BTF and .BTF.ext, read once for linking all its programs.
+        let linker = oxbpf_reloc::Linker::new(spec);
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
             }
             let mut prog = prepare_program(
-                spec,
+                &linker,
                 i,
                 &maps,
                 btf_fd.as_ref(),
@@ -361,7 +381,7 @@ struct PreparedProgram<'s> {
 /// need, explanations appended to `core`; map fds of `maps`): everything up to the load.
 #[allow(clippy::too_many_arguments)]
 fn prepare_program<'s>(
-    spec: &'s ObjectSpec,
+    linker: &oxbpf_reloc::Linker<'s>,
     i: usize,
     maps: &[Map],
     btf_fd: Option<&BtfFd>,
@@ -372,12 +392,13 @@ fn prepare_program<'s>(
     opts: &LoadOptions,
     externs: &crate::externs::Externs,
 ) -> Result<PreparedProgram<'s>> {
+    let spec = linker.spec();
     let p = &spec.programs[i];
     let reloc = |source: oxbpf_reloc::Error| Error::Reloc {
         program: p.name.clone(),
         source: Box::new(source),
     };
-    let mut linked = oxbpf_reloc::link_program(spec, i).map_err(reloc)?;
+    let mut linked = linker.link(i).map_err(reloc)?;
     let core_start = core.len();
     if has_core {
         if targets.is_none() {
@@ -488,7 +509,7 @@ fn prog_load_attr<'a>(
         name: &p.spec.name,
         expected_attach_type: p.spec.def.expected_attach_type.map_or(0, |a| a.0),
         kern_version: spec.kernel_version.unwrap_or(0),
-        prog_flags: if p.spec.def.sleepable { 1 << 4 } else { 0 },
+        prog_flags: p.spec.def.load_flags(&p.spec.section),
         btf_fd: btf_fd.filter(|_| p.with_btf).map(|f| f.as_fd()),
         func_info: &p.func_info,
         func_info_rec_size: 8,
@@ -532,6 +553,7 @@ fn load_programs(
             Some(_) => return Attempt::TargetFailed,
         };
         let mut load = prog_load_attr(spec, &prepared[i], btf_fd, attach_fd);
+        load.prog_flags |= opts.prog_flags_of(&prepared[i].spec.name);
         load.fd_array = &fd_array;
         Attempt::Loaded(verifier::load_with_log(
             &load,

@@ -34,6 +34,7 @@ mod map_init;
 mod memlock;
 mod program;
 mod struct_ops;
+pub mod test_run;
 pub mod verifier;
 
 pub use attach_target::ExtTarget;
@@ -42,6 +43,7 @@ pub use error::{Error, ErrorClass, Result};
 pub use oxbpf_obj::ObjectSpec;
 pub use program::Program;
 pub use struct_ops::StructOpsMap;
+pub use test_run::{TestRunError, TestRunOptions, TestRunResult};
 pub use verifier::{SourceLine, VerifierError};
 
 pub use oxbpf_asm as asm;
