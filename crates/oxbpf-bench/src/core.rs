@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use oxbpf::reloc::{Targets, apply_core, link_program, resolve_maps};
+use oxbpf::reloc::{Linker, Targets, apply_core, resolve_maps};
 use oxbpf::{Collection, LoadOptions, ObjectSpec};
 use oxbpf_sys::bpf::{self, MapCreate, ProgLoad};
 use oxbpf_sys::{BtfFd, MapFd, ProgFd};
@@ -102,8 +102,9 @@ impl Floor {
         let main = oxbpf::kernel_btf::vmlinux()?;
         let targets = Targets::new("vmlinux", main);
         let mut prepared = Vec::with_capacity(spec.programs.len());
+        let linker = Linker::new(spec);
         for (i, p) in spec.programs.iter().enumerate() {
-            let mut linked = link_program(spec, i)?;
+            let mut linked = linker.link(i)?;
             apply_core(spec, &mut linked, &targets)?;
             resolve_maps(&mut linked, &|idx| maps.get(idx).map(MapFd::raw))?;
             let func_info: Vec<u8> = linked
@@ -216,8 +217,9 @@ pub fn breakdown(bytes: &[u8]) -> Res<()> {
     let targets = Targets::new("vmlinux", main).with_main_candidates(found);
     let t = Instant::now();
     let mut relos = 0;
+    let linker = Linker::new(&spec);
     for i in 0..spec.programs.len() {
-        let mut linked = link_program(&spec, i)?;
+        let mut linked = linker.link(i)?;
         relos += apply_core(&spec, &mut linked, &targets)?.len();
     }
     rows.push(("link + CO-RE relocate all programs", t.elapsed()));
@@ -237,18 +239,30 @@ pub fn breakdown(bytes: &[u8]) -> Res<()> {
     }
     eprintln!("  {:>8.3} ms  sum", ms(sum));
     eprintln!("  {:>8.3} ms  of which kernel floor", ms(floor.total()));
-    for jobs in [1, 0, 1, 0] {
-        let opts = LoadOptions {
-            jobs,
-            ..Default::default()
-        };
-        let t = Instant::now();
-        let coll = Collection::load(&spec, &opts)?;
-        let again = t.elapsed();
-        drop(coll);
+    // Sequential against the default (jobs 0), interleaved, medians of many rounds.
+    let rounds: usize = std::env::var("OXBPF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (k, jobs) in [1, 0].into_iter().enumerate() {
+            let opts = LoadOptions {
+                jobs,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let coll = Collection::load(&spec, &opts)?;
+            times[k].push(t.elapsed());
+            drop(coll);
+        }
+    }
+    for (k, jobs) in [1, 0].into_iter().enumerate() {
+        times[k].sort();
+        let med = times[k].get(rounds / 2).copied().unwrap_or_default();
         eprintln!(
-            "  {:>8.3} ms  Collection::load again in this process (probes, vmlinux cached), jobs {jobs}",
-            ms(again)
+            "  {:>8.3} ms  Collection::load again in this process (probes, vmlinux cached), jobs {jobs}, median of {rounds}",
+            ms(med)
         );
     }
     Ok(())

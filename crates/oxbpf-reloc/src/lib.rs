@@ -52,7 +52,7 @@ pub use core_relo::{
 };
 pub use error::{CallKind, Error, Result};
 pub use externs::{ExternValue, resolve_externs};
-pub use link::{FuncInfo, LineInfo, LinkedProgram, link_program};
+pub use link::{FuncInfo, LineInfo, LinkedProgram, Linker, link_program};
 pub use oxbpf_obj::{ObjectSpec, RelocTarget, Relocation};
 
 use oxbpf_asm::{PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};

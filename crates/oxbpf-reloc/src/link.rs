@@ -63,28 +63,125 @@ fn get(spec: &ObjectSpec, id: FuncId) -> &ProgramSpec {
     }
 }
 
-/// Links entry program `program` (an index into `spec.programs`).
+/// Links entry program `program` (an index into `spec.programs`). Parses the object's
+/// BTF and `.BTF.ext` for this one call: to link several programs of one object, make a
+/// [`Linker`] once and call [`Linker::link`] for each.
 pub fn link_program(spec: &ObjectSpec, program: usize) -> Result<LinkedProgram> {
+    Linker::new(spec).link(program)
+}
+
+/// What linking needs of an object, read once for all its programs: the functions by
+/// start, the exception callbacks of the BTF's decl tags and the `.BTF.ext` func_info /
+/// line_info by section.
+#[derive(Debug)]
+pub struct Linker<'s> {
+    spec: &'s ObjectSpec,
+    by_start: HashMap<(&'s str, u64), FuncId>,
+    /// `None` when the BTF or `.BTF.ext` did not parse: each [`Linker::link`] then reads
+    /// them again itself, to report the error against its program.
+    parsed: Option<Parsed<'s>>,
+}
+
+/// The BTF-derived tables of a [`Linker`].
+#[derive(Debug)]
+struct Parsed<'s> {
+    /// Entry FUNC name → the name in its `exception_callback:<name>` decl tag (the first).
+    exception_cbs: HashMap<&'s str, &'s str>,
+    /// func_info / line_info by ELF section (`None` without BTF or `.BTF.ext`).
+    ext: Option<ExtTables<'s>>,
+}
+
+/// `.BTF.ext` func_info and line_info records, grouped by ELF section.
+#[derive(Debug)]
+struct ExtTables<'s> {
+    funcs: HashMap<&'s str, Vec<oxbpf_btf::FuncInfo>>,
+    lines: HashMap<&'s str, Vec<oxbpf_btf::LineInfo>>,
+}
+
+impl<'s> Linker<'s> {
+    /// Reads what linking needs of `spec` once (never fails: an unreadable BTF is
+    /// reported by [`Linker::link`], naming the program).
+    pub fn new(spec: &'s ObjectSpec) -> Linker<'s> {
+        let mut by_start = HashMap::with_capacity(spec.programs.len() + spec.subprograms.len());
+        for (i, f) in spec.programs.iter().enumerate() {
+            by_start.insert((f.section.as_str(), f.section_offset), FuncId::Prog(i));
+        }
+        for (i, f) in spec.subprograms.iter().enumerate() {
+            by_start.insert((f.section.as_str(), f.section_offset), FuncId::Sub(i));
+        }
+        let parsed = exception_callbacks(spec).and_then(|exception_cbs| {
+            Some(Parsed {
+                exception_cbs,
+                ext: ext_tables(spec, "").ok()?,
+            })
+        });
+        Linker {
+            spec,
+            by_start,
+            parsed,
+        }
+    }
+
+    /// The object this linker links programs of.
+    pub fn spec(&self) -> &'s ObjectSpec {
+        self.spec
+    }
+
+    /// Links entry program `program` (an index into the object's programs), as
+    /// [`link_program`] does.
+    pub fn link(&self, program: usize) -> Result<LinkedProgram> {
+        link_with(self, program)
+    }
+}
+
+/// Every `exception_callback:<name>` decl tag on a FUNC: FUNC name → `<name>` (the first
+/// tag per FUNC). `None` if the BTF does not parse or has a bad type on the way.
+fn exception_callbacks(spec: &ObjectSpec) -> Option<HashMap<&str, &str>> {
+    let mut out = HashMap::new();
+    let Some(bytes) = &spec.btf else {
+        return Some(out);
+    };
+    let btf = Btf::parse(bytes).ok()?;
+    for t in btf.types() {
+        let (_, t) = t.ok()?;
+        let Type::DeclTag(tag) = t else { continue };
+        let Some(cb) = tag.name.strip_prefix("exception_callback:") else {
+            continue;
+        };
+        if tag.component_idx != -1 {
+            continue;
+        }
+        if let Type::Func(f) = btf.type_by_id(tag.ty).ok()? {
+            out.entry(f.name).or_insert(cb);
+        }
+    }
+    Some(out)
+}
+
+fn link_with(linker: &Linker<'_>, program: usize) -> Result<LinkedProgram> {
+    let spec = linker.spec;
+    let by_start = &linker.by_start;
     let entry = spec.programs.get(program).ok_or(Error::NoSuchProgram {
         index: program,
         count: spec.programs.len(),
     })?;
     let pname = entry.name.as_str();
 
-    let mut by_start: HashMap<(&str, u64), FuncId> = HashMap::new();
-    for (i, f) in spec.programs.iter().enumerate() {
-        by_start.insert((f.section.as_str(), f.section_offset), FuncId::Prog(i));
-    }
-    for (i, f) in spec.subprograms.iter().enumerate() {
-        by_start.insert((f.section.as_str(), f.section_offset), FuncId::Sub(i));
-    }
-
     let mut insns: Vec<Insn> = entry.insns.clone();
     let mut placed: Vec<(FuncId, usize)> = vec![(FuncId::Prog(program), 0)];
     let mut start_of: HashMap<FuncId, usize> = HashMap::from([(FuncId::Prog(program), 0)]);
     // The exception callback goes with the program even where nothing calls it, as in
     // libbpf (the verifier finds it through the decl tag and func_info).
-    if let Some(cb) = exception_callback(spec, pname)? {
+    let cb = match &linker.parsed {
+        Some(p) => p.exception_cbs.get(pname).and_then(|&cb| {
+            spec.subprograms
+                .iter()
+                .map(|f| f.name.as_str())
+                .find(|&n| n == cb)
+        }),
+        None => exception_callback(spec, pname)?,
+    };
+    if let Some(cb) = cb {
         if let Some(i) = spec.subprograms.iter().position(|f| f.name == cb) {
             let s = insns.len();
             insns.extend_from_slice(&spec.subprograms[i].insns);
@@ -223,7 +320,16 @@ pub fn link_program(spec: &ObjectSpec, program: usize) -> Result<LinkedProgram> 
         }
     }
 
-    let (func_info, line_info) = ext_info(spec, pname, &placed)?;
+    let (func_info, line_info) = match &linker.parsed {
+        Some(p) => match &p.ext {
+            Some(t) => ext_info(spec, pname, t, &placed)?,
+            None => (Vec::new(), Vec::new()),
+        },
+        None => match ext_tables(spec, pname)? {
+            Some(t) => ext_info(spec, pname, &t, &placed)?,
+            None => (Vec::new(), Vec::new()),
+        },
+    };
     let functions = placed
         .iter()
         .map(|&(id, s)| (get(spec, id).name.clone(), s))
@@ -270,15 +376,11 @@ fn exception_callback<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<
     Ok(None)
 }
 
-/// Re-bases `.BTF.ext` func_info / line_info (byte offsets per ELF section) onto the
-/// slots of the linked program.
-fn ext_info(
-    spec: &ObjectSpec,
-    program: &str,
-    placed: &[(FuncId, usize)],
-) -> Result<(Vec<FuncInfo>, Vec<LineInfo>)> {
+/// The `.BTF.ext` func_info / line_info records by ELF section; `None` without `.BTF` or
+/// `.BTF.ext`. Errors name `program`.
+fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTables<'s>>> {
     let (Some(btf_bytes), Some(ext_bytes)) = (&spec.btf, &spec.btf_ext) else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(None);
     };
     let btf_err = |context: &str| {
         let context = context.to_string();
@@ -307,6 +409,18 @@ fn ext_info(
             recs.push(r.map_err(btf_err(".BTF.ext line_info"))?);
         }
     }
+    Ok(Some(ExtTables { funcs, lines }))
+}
+
+/// Re-bases `.BTF.ext` func_info / line_info (byte offsets per ELF section) onto the
+/// slots of the linked program.
+fn ext_info(
+    spec: &ObjectSpec,
+    program: &str,
+    tables: &ExtTables<'_>,
+    placed: &[(FuncId, usize)],
+) -> Result<(Vec<FuncInfo>, Vec<LineInfo>)> {
+    let (funcs, lines) = (&tables.funcs, &tables.lines);
     let have_func_info = funcs.values().any(|v| !v.is_empty());
 
     let mut func_info = Vec::new();
