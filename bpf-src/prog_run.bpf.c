@@ -10,6 +10,7 @@
  *   on frames larger than a page (which the kernel builds with fragments).
  * `sum_args` (SEC "syscall"): ctx is struct args { u32 a, b; u64 sum; }: sets
  *   sum = a + b and returns a * b.
+ * `raw_args` (SEC "raw_tp/sys_enter"): returns ctx[0] + 2 * ctx[1] (the u64 arguments).
  * `kp` (SEC "kprobe/do_nanosleep"): a program type with no test run (returns 0).
  */
 #include "oxbpf_helpers.h"
@@ -63,6 +64,12 @@ int sum_args(struct args *ctx)
 {
 	ctx->sum = (__u64)ctx->a + ctx->b;
 	return ctx->a * ctx->b;
+}
+
+SEC("raw_tp/sys_enter")
+int raw_args(__u64 *ctx)
+{
+	return ctx[0] + 2 * ctx[1];
 }
 
 SEC("kprobe/do_nanosleep")

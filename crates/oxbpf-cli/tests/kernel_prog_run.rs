@@ -1,6 +1,7 @@
 //! `oxbpf prog run` against the kernel: BPF_PROG_TEST_RUN of a socket filter, an XDP
 //! program that rewrites the frame, a syscall program that writes its context, a program
-//! already loaded (by `id:N`), and `oxbpf load --prog-flags strict-alignment` turning the
+//! already loaded (by `id:N` and by pinned path), a raw_tp program on its u64 arguments on
+//! a chosen CPU, and `oxbpf load --prog-flags strict-alignment` turning the
 //! verifier's verdict on an unaligned packet load.
 
 use std::path::PathBuf;
@@ -193,4 +194,82 @@ fn strict_alignment_makes_the_verifier_reject_an_unaligned_packet_load() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn raw_tp_program_runs_on_its_arguments_on_a_chosen_cpu() {
+    if !have_bpf() {
+        return;
+    }
+    let obj = fixture("prog_run.bpf.o");
+    // args[0] = 5, args[1] = 7: 5 + 2 * 7.
+    let ctx = "0500000000000000 0700000000000000";
+    let v = json(&[
+        "prog",
+        "run",
+        &obj,
+        "raw_args",
+        "--ctx-hex",
+        ctx,
+        "--cpu",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(v["retval"], 19, "{v}");
+    assert_eq!(v["prog_type"], "raw_tracepoint");
+    let out = oxbpf(&[
+        "prog",
+        "run",
+        &obj,
+        "raw_args",
+        "--ctx-hex",
+        ctx,
+        "--cpu",
+        "4095",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ran on CPU 4095");
+    assert!(
+        stderr.contains("ENXIO") && stderr.contains("offline"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn runs_a_pinned_program() {
+    if !have_bpf() {
+        return;
+    }
+    let root = match oxbpf::sys::fs::bpffs() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skipping: no bpffs ({e})");
+            return;
+        }
+    };
+    let mut spec = oxbpf::ObjectSpec::from_file(fixture("prog_run.bpf.o")).unwrap();
+    for p in &mut spec.programs {
+        p.def.autoload = p.name == "sum_args";
+    }
+    let coll = oxbpf::Collection::load(&spec, &oxbpf::LoadOptions::default()).unwrap();
+    let pin = root.join(format!("oxbpf-prog-run-{}", std::process::id()));
+    oxbpf::sys::bpf::obj_pin(coll.program("sum_args").unwrap().fd().as_fd(), &pin).unwrap();
+    struct Unpin(PathBuf);
+    impl Drop for Unpin {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let pin = Unpin(pin);
+    let v = json(&[
+        "prog",
+        "run",
+        &pin.0.display().to_string(),
+        "--ctx-hex",
+        "02000000 03000000 0000000000000000",
+        "--json",
+    ]);
+    assert_eq!(v["program"], "sum_args", "{v}");
+    assert_eq!(v["retval"], 6, "{v}");
+    assert_eq!(v["ctx_out"], "02000000030000000500000000000000", "{v}");
 }

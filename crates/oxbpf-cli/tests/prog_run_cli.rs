@@ -43,7 +43,7 @@ fn skb_and_xdp_programs_need_a_packet() {
     );
     fails_with(
         &["prog", "run", &obj, "xdp_swap", "--data-hex", "0102"],
-        "packet data of 2 bytes: skb and xdp programs need at least an Ethernet header (14 bytes)",
+        "packet data of 2 bytes: skb, xdp and flow_dissector programs need at least an Ethernet header (14 bytes)",
     );
     fails_with(
         &["prog", "run", &obj, "sum_args", "--data-hex", "0102"],

@@ -56,6 +56,18 @@ impl TestRunKind {
     pub fn takes_data(self) -> bool {
         self.needs_data()
     }
+
+    /// Whether the kernel copies the context out (`ctx_out`); the others refuse a
+    /// `ctx_out` buffer (raw_tp) or ignore it, and syscall programs write `ctx_in` back.
+    pub fn returns_ctx(self) -> bool {
+        matches!(
+            self,
+            TestRunKind::Skb
+                | TestRunKind::Xdp
+                | TestRunKind::FlowDissector
+                | TestRunKind::SkLookup
+        )
+    }
 }
 
 /// How programs of type `t` run under `BPF_PROG_TEST_RUN`, or `None` when the kernel has no
@@ -167,15 +179,22 @@ fn check_input(kind: TestRunKind, opts: &TestRunOptions) -> Result<(), String> {
     if kind.needs_data() && opts.data_in.is_empty() {
         return Err("needs packet data (data_in): give the packet the program runs on".into());
     }
-    if matches!(kind, TestRunKind::Skb | TestRunKind::Xdp) && opts.data_in.len() < 14 {
+    if matches!(
+        kind,
+        TestRunKind::Skb | TestRunKind::Xdp | TestRunKind::FlowDissector
+    ) && opts.data_in.len() < 14
+    {
         return Err(format!(
-            "packet data of {} bytes: skb and xdp programs need at least an Ethernet header \
-             (14 bytes)",
+            "packet data of {} bytes: skb, xdp and flow_dissector programs need at least an \
+             Ethernet header (14 bytes)",
             opts.data_in.len()
         ));
     }
     if !kind.takes_data() && !opts.data_in.is_empty() {
         return Err("takes no packet data, only a context (ctx_in)".into());
+    }
+    if opts.ctx_size_out.is_some_and(|n| n > 0) && !kind.returns_ctx() {
+        return Err("does not return a context (ctx_size_out): the kernel copies none out".into());
     }
     if opts.cpu.is_some() && kind != TestRunKind::RawTracepoint {
         return Err("only raw_tp programs can be run on a chosen CPU".into());
@@ -214,10 +233,10 @@ pub fn test_run_fd(
     } else {
         0
     };
-    let ctx_room = if kind == TestRunKind::Syscall {
-        0 // syscall programs write back into ctx_in and refuse ctx_out
-    } else {
+    let ctx_room = if kind.returns_ctx() {
         opts.ctx_size_out.unwrap_or(opts.ctx_in.len())
+    } else {
+        0
     };
     let mut data_out = vec![0u8; data_room];
     let mut ctx_in = opts.ctx_in.clone();
@@ -243,6 +262,9 @@ pub fn test_run_fd(
                 " (the output does not fit: {data_room} bytes of packet and {ctx_room} of \
                  context were given room; raise data_size_out / ctx_size_out)"
             ),
+            Some(Errno::ENXIO) if opts.cpu.is_some() => {
+                " (that CPU does not exist or is offline)".to_owned()
+            }
             Some(Errno::EINVAL) => format!(
                 " (the kernel refused the input for a {} program: check the context size \
                  and which fields may be set, the packet size, and the flags)",
@@ -256,11 +278,11 @@ pub fn test_run_fd(
             hint,
         }
     })?;
-    data_out.truncate(out.data_size_out as usize);
+    data_out.truncate((out.data_size_out as usize).min(data_room));
     let ctx_out = if kind == TestRunKind::Syscall {
         ctx_in
     } else {
-        ctx_out.truncate(out.ctx_size_out as usize);
+        ctx_out.truncate((out.ctx_size_out as usize).min(ctx_room));
         ctx_out
     };
     Ok(TestRunResult {
