@@ -56,6 +56,7 @@ pub(crate) fn empty_spec(name: &str, section: &str, kind: MapKind) -> MapSpec {
         inner: None,
         initial_slots: Vec::new(),
         struct_ops: None,
+        autocreate: true,
     }
 }
 

@@ -144,6 +144,10 @@ pub struct MapSpec {
     /// For struct_ops maps (`SEC(".struct_ops")`, `SEC(".struct_ops.link")`): the ops
     /// type and what each member is set to.
     pub struct_ops: Option<StructOpsSpec>,
+    /// Create this map at load (libbpf's autocreate): false for struct_ops variables of a
+    /// `?.struct_ops` / `?.struct_ops.link` section (optional ops tables); set it before
+    /// loading to change that. A map not created is absent from the loaded collection.
+    pub autocreate: bool,
 }
 
 /// What an initial slot of a map-in-map or prog array holds.

@@ -163,6 +163,8 @@ pub(crate) fn struct_ops_maps(
                     link,
                     members,
                 }),
+                // `?.struct_ops*`: created only if asked (libbpf's autocreate off).
+                autocreate: !sec.name.starts_with('?'),
             };
             let mut found = FoundMap::new(spec, shndx, offset);
             found.size = u64::from(ty.size);

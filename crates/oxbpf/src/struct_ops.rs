@@ -47,8 +47,84 @@ fn kernel_type_name(name: &str) -> &str {
 
 /// Looks up every struct_ops map's ops type in vmlinux BTF and returns `spec` with each
 /// referenced `struct_ops/` program's `expected_attach_type` set to its member's index and
-/// autoload on (unreferenced ones with autoload off).
+/// autoload on (unreferenced ones with autoload off). struct_ops maps whose
+/// [`MapSpec::autocreate`] is off (`?.struct_ops*`) are left out first, as libbpf does not
+/// create them: their ops type is not looked up and their programs count as unreferenced.
 pub(crate) fn prepare(spec: &ObjectSpec) -> Result<(Cow<'_, ObjectSpec>, Plan)> {
+    if !spec
+        .maps
+        .iter()
+        .any(|m| m.kind == MapKind::StructOps && !m.autocreate)
+    {
+        return plan(spec);
+    }
+    let created = without_uncreated_maps(spec)?;
+    let (out, plan) = plan(&created)?;
+    Ok((Cow::Owned(out.into_owned()), plan))
+}
+
+/// `spec` without its struct_ops maps whose autocreate is off, map indices renumbered. A
+/// program, subprogram or map slot that refers to a left-out map is an error naming both.
+fn without_uncreated_maps(spec: &ObjectSpec) -> Result<ObjectSpec> {
+    let keep: Vec<bool> = spec
+        .maps
+        .iter()
+        .map(|m| m.kind != MapKind::StructOps || m.autocreate)
+        .collect();
+    // Old index → new index (None: left out).
+    let mut new_index = Vec::with_capacity(keep.len());
+    let mut n = 0;
+    for &k in &keep {
+        new_index.push(k.then_some(n));
+        n += usize::from(k);
+    }
+    let renumber = |i: usize, user: &str| -> Result<usize> {
+        match new_index.get(i) {
+            Some(Some(j)) => Ok(*j),
+            Some(None) => Err(map_err(
+                &spec.maps[i].name,
+                format!("{user} refers to this struct_ops map, whose autocreate is off"),
+            )),
+            None => Ok(i),
+        }
+    };
+    let mut out = spec.clone();
+    for (what, progs) in [
+        ("program", &mut out.programs),
+        ("subprogram", &mut out.subprograms),
+    ] {
+        for p in progs.iter_mut() {
+            for r in &mut p.relocations {
+                if let oxbpf_obj::RelocTarget::Map { map }
+                | oxbpf_obj::RelocTarget::Data { map, .. } = &mut r.target
+                {
+                    *map = renumber(*map, &format!("{what} {:?}", p.name))?;
+                }
+            }
+        }
+    }
+    for g in &mut out.globals {
+        g.map = renumber(g.map, &format!("global {:?}", g.name))?;
+    }
+    let mut maps = Vec::with_capacity(n);
+    for (m, k) in std::mem::take(&mut out.maps).into_iter().zip(&keep) {
+        if *k {
+            maps.push(m);
+        }
+    }
+    for m in &mut maps {
+        for (_, slot) in &mut m.initial_slots {
+            if let oxbpf_obj::MapSlot::Map(i) = slot {
+                *i = renumber(*i, &format!("a slot of map {:?}", m.name))?;
+            }
+        }
+    }
+    out.maps = maps;
+    Ok(out)
+}
+
+/// [`prepare`] for an object whose struct_ops maps are all created.
+fn plan(spec: &ObjectSpec) -> Result<(Cow<'_, ObjectSpec>, Plan)> {
     let mut plan = Plan::default();
     if !spec.maps.iter().any(|m| m.kind == MapKind::StructOps) {
         return Ok((Cow::Borrowed(spec), plan));
