@@ -1,6 +1,10 @@
 //! `oxbpf prog list`, `oxbpf prog show <id | pinned path> [--stats-for SECS]` and
 //! `oxbpf prog dump <id | pinned path> [--xlated | --jited-bytes]`: the programs the
 //! kernel holds, their run-time statistics, and their code after verification.
+//! `oxbpf prog run <obj.o | id:N | pinned path> [program] [--data-hex HEX | --data-in FILE]
+//! [--ctx-hex HEX | --ctx-in FILE] [--repeat N] [--cpu N] [--json]` runs one with
+//! BPF_PROG_TEST_RUN ([`oxbpf::test_run`]): return value, average duration, and the packet
+//! and context it left.
 //!
 //! Run statistics (`run_cnt`, `run_time_ns`) only count while the kernel's BPF stats are
 //! on: `kernel.bpf_stats_enabled=1`, or a `BPF_ENABLE_STATS` descriptor held by anyone
