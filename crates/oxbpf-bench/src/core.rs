@@ -43,9 +43,18 @@ pub fn core_object_load() -> Res<()> {
     if std::env::args().any(|a| a == "--breakdown") {
         return breakdown(&bytes);
     }
+    // `OXBPF_BENCH_JOBS=N`: `LoadOptions::jobs` for the timed load (to compare the
+    // default against N; the metric itself is the default's).
+    let opts = LoadOptions {
+        jobs: std::env::var("OXBPF_BENCH_JOBS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(LoadOptions::default().jobs),
+        ..Default::default()
+    };
     let t = Instant::now();
     let spec = ObjectSpec::from_bytes(&bytes)?;
-    let coll = Collection::load(&spec, &LoadOptions::default())?;
+    let coll = Collection::load(&spec, &opts)?;
     let n = coll.programs().count();
     let elapsed = t.elapsed();
     std::hint::black_box(&coll);

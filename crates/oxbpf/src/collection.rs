@@ -31,8 +31,10 @@ pub struct LoadOptions {
     /// reused; an incompatible one is an error naming the map, the path and the field.
     pub pin_root: Option<std::path::PathBuf>,
     /// Threads that load (and so verify) programs at the same time: 0 one per CPU
-    /// (`std::thread::available_parallelism`), 1 one after the other in the caller's
-    /// thread. A program loaded against another one of the object waits for it.
+    /// (`std::thread::available_parallelism`) once the loads have taken 2 ms (before that,
+    /// and so for most objects, only the caller's thread: a pool costs more than it saves
+    /// on short work), 1 one after the other in the caller's thread. A program loaded
+    /// against another one of the object waits for it.
     pub jobs: usize,
     /// A kernel config file (plain or gzip) for `__kconfig` externs, read before the
     /// system's (`/boot/config-$(uname -r)`, then `/proc/config.gz`), which fills in the
