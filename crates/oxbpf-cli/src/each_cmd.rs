@@ -16,8 +16,9 @@ type Res = Result<(), Box<dyn std::error::Error>>;
 /// Loads each program of each of `objects` on its own and prints one JSON line per program
 /// (`{"object","program","section","prog_type","result","error_class","errno",
 /// "verified_insns","message"}`); an object that cannot be read gives one line with
-/// `program` null and error class `bad-object`. `jobs` threads take whole objects.
-pub fn run(objects: &[PathBuf], jobs: usize, log_level: u32) -> Res {
+/// `program` null and error class `bad-object`. `jobs` threads take whole objects;
+/// `kconfig` is [`LoadOptions::kconfig`].
+pub fn run(objects: &[PathBuf], jobs: usize, log_level: u32, kconfig: Option<&Path>) -> Res {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(std::io::stdout());
     let write_failed = Mutex::new(None::<std::io::Error>);
@@ -28,7 +29,7 @@ pub fn run(objects: &[PathBuf], jobs: usize, log_level: u32) -> Res {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = objects.get(i) else { break };
-                    let lines = object_lines(path, log_level);
+                    let lines = object_lines(path, log_level, kconfig);
                     let mut text = String::new();
                     for l in &lines {
                         text.push_str(&l.to_string());
@@ -52,7 +53,7 @@ pub fn run(objects: &[PathBuf], jobs: usize, log_level: u32) -> Res {
 }
 
 /// The lines of one object: one per program, or one `bad-object` line.
-fn object_lines(path: &Path, log_level: u32) -> Vec<Value> {
+fn object_lines(path: &Path, log_level: u32, kconfig: Option<&Path>) -> Vec<Value> {
     let object = path.display().to_string();
     let mut spec = match ObjectSpec::from_file(path) {
         Ok(s) => s,
@@ -73,6 +74,7 @@ fn object_lines(path: &Path, log_level: u32) -> Vec<Value> {
     fixup(&mut spec);
     let opts = LoadOptions {
         log_level,
+        kconfig: kconfig.map(Path::to_path_buf),
         ..Default::default()
     };
     let mut lines = Vec::with_capacity(spec.programs.len());

@@ -54,6 +54,10 @@ struct ObjectArgs {
     /// xdp-has-frags, xdp-dev-bound-only, test-reg-invariants) or a number.
     #[arg(long, value_name = "FLAGS")]
     prog_flags: Option<String>,
+    /// A kernel config file (plain or gzip, `CONFIG_X=y` lines) for `__kconfig` externs,
+    /// read before the system's (/boot/config-$(uname -r), /proc/config.gz).
+    #[arg(long, value_name = "FILE")]
+    kconfig: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,7 +160,7 @@ fn main() -> ExitCode {
             jobs,
         } => {
             let objects: Vec<PathBuf> = std::iter::once(obj.object.clone()).chain(more).collect();
-            each_cmd::run(&objects, jobs, obj.log_level)
+            each_cmd::run(&objects, jobs, obj.log_level, obj.kconfig.as_deref())
         }
         Cmd::Load { obj, .. } => run::load_only(&obj),
         Cmd::Btf(cmd) => btf_cmd::run(cmd),

@@ -59,6 +59,7 @@ fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::erro
             .map(oxbpf::obj::section::load_flags::parse)
             .transpose()?
             .unwrap_or(0),
+        kconfig: args.kconfig.clone(),
         ..Default::default()
     };
     let coll = Collection::load(&spec, &opts)?;
