@@ -132,6 +132,22 @@ pub enum CallKind {
     Callback,
 }
 
+impl Error {
+    /// The program the error names in its message, if it names one.
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            Error::MissingFunction { program, .. }
+            | Error::CallToEntryProgram { program, .. }
+            | Error::BadInstruction { program, .. }
+            | Error::Btf { program, .. }
+            | Error::ExtInfo { program, .. }
+            | Error::Core { program, .. }
+            | Error::UnresolvedExtern { program, .. } => Some(program),
+            Error::NoSuchProgram { .. } | Error::MissingMapFd { .. } => None,
+        }
+    }
+}
+
 impl std::fmt::Display for CallKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -12,7 +12,7 @@ pub enum Error {
     #[error("object BTF: {0}")]
     Btf(#[from] oxbpf_btf::Error),
     /// A program could not be linked or relocated.
-    #[error("program {program:?}: {source}")]
+    #[error("{}", reloc_message(program, source))]
     Reloc {
         /// Program name.
         program: String,
@@ -520,5 +520,40 @@ mod class_tests {
         let all = Error::Programs(vec![verifier(Errno::EACCES, "x\n"), load]);
         assert_eq!(all.class(), ErrorClass::VerifierReject);
         assert_eq!(all.errno(), Some(Errno::EACCES));
+    }
+}
+
+/// `program "x": <cause>`, without naming the program twice where the cause does.
+fn reloc_message(program: &str, source: &oxbpf_reloc::Error) -> String {
+    if source.program() == Some(program) {
+        source.to_string()
+    } else {
+        format!("program {program:?}: {source}")
+    }
+}
+
+#[cfg(test)]
+mod reloc_message_tests {
+    #[test]
+    fn program_is_named_once() {
+        let named = oxbpf_reloc::Error::Core {
+            program: "p".into(),
+            function: "f".into(),
+            insn: 3,
+            reason: "r".into(),
+        };
+        assert_eq!(
+            super::reloc_message("p", &named),
+            "program \"p\": function \"f\" insn 3: r"
+        );
+        let unnamed = oxbpf_reloc::Error::MissingMapFd {
+            insn: 1,
+            map: 2,
+            symbol: "m".into(),
+        };
+        assert_eq!(
+            super::reloc_message("p", &unnamed),
+            "program \"p\": insn 1: no file descriptor for map #2 (symbol \"m\")"
+        );
     }
 }
