@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use oxbpf_asm::{Insn, PSEUDO_CALL, PSEUDO_FUNC};
-use oxbpf_btf::{Btf, BtfExt, Type};
+use oxbpf_btf::{Btf, BtfExt, Kind, Type};
 use oxbpf_obj::{ObjectSpec, ProgramSpec, RelocTarget, Relocation};
 
 use crate::error::{CallKind, Error, Result};
@@ -109,10 +109,20 @@ impl<'s> Linker<'s> {
         for (i, f) in spec.subprograms.iter().enumerate() {
             by_start.insert((f.section.as_str(), f.section_offset), FuncId::Sub(i));
         }
-        let parsed = exception_callbacks(spec).and_then(|exception_cbs| {
+        // One parse of the BTF for both tables.
+        let btf = match &spec.btf {
+            // With offsets in the same walk: the decl-tag scan reads types by id.
+            Some(b) => Btf::parse_with_offsets(b).ok().map(Some),
+            None => Some(None),
+        };
+        let parsed = btf.and_then(|btf| {
+            let ext = match (&btf, &spec.btf_ext) {
+                (Some(b), Some(e)) => Some(ext_tables_of(b, e, "").ok()?),
+                _ => None,
+            };
             Some(Parsed {
-                exception_cbs,
-                ext: ext_tables(spec, "").ok()?,
+                exception_cbs: exception_callbacks(btf.as_ref())?,
+                ext,
             })
         });
         Linker {
@@ -136,15 +146,19 @@ impl<'s> Linker<'s> {
 
 /// Every `exception_callback:<name>` decl tag on a FUNC: FUNC name → `<name>` (the first
 /// tag per FUNC). `None` if the BTF does not parse or has a bad type on the way.
-fn exception_callbacks(spec: &ObjectSpec) -> Option<HashMap<&str, &str>> {
+fn exception_callbacks<'s>(btf: Option<&Btf<'s>>) -> Option<HashMap<&'s str, &'s str>> {
     let mut out = HashMap::new();
-    let Some(bytes) = &spec.btf else {
+    let Some(btf) = btf else {
         return Some(out);
     };
-    let btf = Btf::parse(bytes).ok()?;
-    for t in btf.types() {
-        let (_, t) = t.ok()?;
-        let Type::DeclTag(tag) = t else { continue };
+    // Only decl tags are decoded: the kind is read from the record's header.
+    for id in btf.start_id()..btf.len() as u32 {
+        if btf.kind(id).ok()? != Kind::DeclTag {
+            continue;
+        }
+        let Type::DeclTag(tag) = btf.type_by_id(id).ok()? else {
+            continue;
+        };
         let Some(cb) = tag.name.strip_prefix("exception_callback:") else {
             continue;
         };
@@ -391,7 +405,20 @@ fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTable
         }
     };
     let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
-    let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
+    ext_tables_of(&btf, ext_bytes, program).map(Some)
+}
+
+/// [`ext_tables`] of `.BTF.ext` bytes `ext_bytes` over the already parsed `btf`.
+fn ext_tables_of<'s>(btf: &Btf<'s>, ext_bytes: &'s [u8], program: &str) -> Result<ExtTables<'s>> {
+    let btf_err = |context: &str| {
+        let context = context.to_string();
+        move |source| Error::Btf {
+            program: program.to_string(),
+            context,
+            source,
+        }
+    };
+    let ext = BtfExt::parse(ext_bytes, btf).map_err(btf_err("parsing .BTF.ext"))?;
 
     let mut funcs: HashMap<&str, Vec<oxbpf_btf::FuncInfo>> = HashMap::new();
     for sec in ext.func_info() {
@@ -409,7 +436,7 @@ fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTable
             recs.push(r.map_err(btf_err(".BTF.ext line_info"))?);
         }
     }
-    Ok(Some(ExtTables { funcs, lines }))
+    Ok(ExtTables { funcs, lines })
 }
 
 /// Re-bases `.BTF.ext` func_info / line_info (byte offsets per ELF section) onto the
