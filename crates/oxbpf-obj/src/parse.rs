@@ -574,7 +574,8 @@ pub(crate) fn parse(data: &[u8]) -> Result<ObjectSpec> {
         .section_by_name(".BTF.ext")
         .map(|(_, s)| s.data.to_vec());
     let btf = match &btf_bytes {
-        Some(b) => Some(Btf::parse(b).map_err(|e| Error::btf("parsing .BTF", e))?),
+        // With offsets in the same walk: maps, globals and externs read types by id.
+        Some(b) => Some(Btf::parse_with_offsets(b).map_err(|e| Error::btf("parsing .BTF", e))?),
         None => None,
     };
 
