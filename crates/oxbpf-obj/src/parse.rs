@@ -92,7 +92,13 @@ fn collect_functions(
     let mut defs: HashMap<usize, SectionDef> = HashMap::new();
     for (i, sec) in elf.sections.iter().enumerate() {
         if sec.is_exec() && sec.size > 0 && sec.name != ".text" {
-            defs.insert(i, SectionDef::from_section_name(sec.name)?);
+            // An unknown section opens, as in libbpf (custom section handlers, a type set
+            // by the user); loading such a program without a type is the loader's error.
+            let def = match SectionDef::from_section_name(sec.name) {
+                Err(Error::UnknownSection { .. }) => SectionDef::unknown(sec.name),
+                other => other?,
+            };
+            defs.insert(i, def);
         }
     }
     let mut programs = Vec::new();

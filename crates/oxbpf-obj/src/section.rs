@@ -954,11 +954,24 @@ impl SectionDef {
 }
 
 impl SectionDef {
+    /// The definition of a program in a section no convention names (`SEC("abc")`):
+    /// `BPF_PROG_TYPE_UNSPEC`, no attach point; autoload off for `?` sections. Set its
+    /// `prog_type` (and `expected_attach_type`) before loading it.
+    pub fn unknown(section: &str) -> SectionDef {
+        SectionDef {
+            prog_type: ProgramType::UNSPEC,
+            expected_attach_type: None,
+            attach: AttachPoint::None,
+            sleepable: false,
+            autoload: !section.starts_with('?'),
+        }
+    }
+
     /// Derives the definition from an ELF section name (`SEC()` text), libbpf-style.
     ///
-    /// Unknown names are an error naming the section: this crate does not guess a program
-    /// type (libbpf would load such a program as `BPF_PROG_TYPE_UNSPEC`, which the kernel
-    /// rejects anyway, so failing here gives the clearer message).
+    /// Unknown names are an error naming the section: this function does not guess a
+    /// program type. (Object parsing keeps such programs with [`SectionDef::unknown`], as
+    /// libbpf opens them; the loader refuses to load one until its type is set.)
     pub fn from_section_name(section: &str) -> Result<SectionDef> {
         let (name, autoload) = match section.strip_prefix('?') {
             Some(rest) => (rest, false),

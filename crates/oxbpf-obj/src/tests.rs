@@ -342,12 +342,16 @@ fn rejects_big_endian_and_32_bit() {
 }
 
 #[test]
-fn rejects_unknown_section() {
+fn unknown_section_opens_with_no_program_type() {
     let mut b = good();
     let s = b.code("bogus/thing", &[Insn::exit()]);
     b.func("bogus", s, 0, 1);
-    let e = ObjectSpec::from_bytes(&b.build()).unwrap_err();
-    assert_eq!(e.to_string(), "unknown program section \"bogus/thing\"");
+    let spec = ObjectSpec::from_bytes(&b.build()).unwrap();
+    let p = spec.programs.iter().find(|p| p.name == "bogus").unwrap();
+    assert_eq!(p.section, "bogus/thing");
+    assert_eq!(p.def.prog_type, crate::ProgramType::UNSPEC);
+    assert!(p.def.autoload);
+    assert_eq!(SectionDef::unknown("?abc").autoload, false);
 }
 
 #[test]

@@ -177,6 +177,12 @@ impl Collection {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
             }
+            if p.def.prog_type == oxbpf_obj::ProgramType::UNSPEC {
+                return Err(Error::NoProgramType {
+                    program: p.name.clone(),
+                    section: p.section.clone(),
+                });
+            }
             let mut prog = prepare_program(
                 &linker,
                 i,

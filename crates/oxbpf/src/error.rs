@@ -80,6 +80,17 @@ pub enum Error {
         /// Why it cannot be attached automatically.
         reason: String,
     },
+    /// A program to load is in a section no convention names (`SEC("abc")`), so it has
+    /// no program type.
+    #[error(
+        "program {program:?}: section {section:?} names no program type; set its ProgramSpec::def.prog_type (and expected_attach_type) before loading, or turn its autoload off"
+    )]
+    NoProgramType {
+        /// Program name.
+        program: String,
+        /// Its ELF section.
+        section: String,
+    },
     /// A map operation failed.
     #[error(transparent)]
     Maps(Box<oxbpf_maps::Error>),
@@ -329,7 +340,7 @@ impl Error {
     /// [`Error::Programs`], the class of the first failure.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Object(_) | Error::Btf(_) => ErrorClass::BadObject,
+            Error::Object(_) | Error::Btf(_) | Error::NoProgramType { .. } => ErrorClass::BadObject,
             Error::Reloc { source, .. } => reloc_class(source),
             Error::Map { source, .. } => sys_class(source),
             Error::CoreTarget { .. } | Error::CoreRelocation { .. } => ErrorClass::CoreFailure,
@@ -414,6 +425,7 @@ impl Error {
             | Error::Reloc { .. }
             | Error::CoreTarget { .. }
             | Error::CannotAttach { .. }
+            | Error::NoProgramType { .. }
             | Error::MissingKsym { .. }
             | Error::Kconfig { .. } => None,
             Error::MissingKfunc { verifier, .. } => {
