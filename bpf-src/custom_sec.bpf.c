@@ -20,4 +20,4 @@ int plain(struct __sk_buff *skb)
 	return skb->len + 2000;
 }
 
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -351,7 +351,7 @@ fn unknown_section_opens_with_no_program_type() {
     assert_eq!(p.section, "bogus/thing");
     assert_eq!(p.def.prog_type, crate::ProgramType::UNSPEC);
     assert!(p.def.autoload);
-    assert_eq!(SectionDef::unknown("?abc").autoload, false);
+    assert!(!crate::SectionDef::unknown("?abc").autoload);
 }
 
 #[test]

@@ -408,19 +408,25 @@ fn set_global_rewrites_rodata() {
 }
 
 #[test]
-fn rejects_unknown_program_section() {
+fn unknown_program_section_opens_without_a_program_type() {
     if !clang_available() {
         return;
     }
-    let e = ObjectSpec::from_bytes(&compile(
+    let spec = ObjectSpec::from_bytes(&compile(
         r#"
 #include "mini.h"
 SEC("frobnicate/x") int prog(void *ctx) { return 0; }
+SEC("?frob2") int off(void *ctx) { return 1; }
 char LICENSE[] SEC("license") = "GPL";
 "#,
     ))
-    .unwrap_err();
-    assert_eq!(e.to_string(), "unknown program section \"frobnicate/x\"");
+    .unwrap();
+    let prog = spec.programs.iter().find(|p| p.name == "prog").unwrap();
+    assert_eq!(prog.section, "frobnicate/x");
+    assert_eq!(prog.def.prog_type, oxbpf_obj::ProgramType::UNSPEC);
+    assert!(prog.def.autoload);
+    let off = spec.programs.iter().find(|p| p.name == "off").unwrap();
+    assert!(!off.def.autoload);
 }
 
 #[test]
