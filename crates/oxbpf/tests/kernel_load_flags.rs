@@ -39,6 +39,10 @@ fn xdp_frags_section_loads_with_the_frags_flag() {
     if !common::have_bpf() {
         return;
     }
+    if !common::release_at_least("5.18") {
+        eprintln!("skipping: BPF_F_XDP_HAS_FRAGS (XDP multi-buffer) needs Linux 5.18");
+        return;
+    }
     let pid = std::process::id() % 100_000;
     let (a, b) = (format!("oxfa{pid}"), format!("oxfb{pid}"));
     if let Err(e) = ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]) {
