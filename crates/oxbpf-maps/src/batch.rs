@@ -251,23 +251,23 @@ impl Batches<'_> {
 
     /// The next entry decoded as `K` and `V` (sizes checked).
     pub fn next_typed<K: Pod, V: Pod>(&mut self) -> Option<Result<(K, V)>> {
-        let name = self.map.name().to_owned();
+        // The map's name is only copied for an error (not once per entry).
+        let map: &Map = self.map;
         let r = self.next_entry()?;
         Some(r.and_then(|(k, v)| {
-            let k = pod::from_bytes::<K>(k).ok_or_else(|| Error::SizeMismatch {
-                map: name.clone(),
+            let key = pod::from_bytes::<K>(k).ok_or_else(|| Error::SizeMismatch {
+                map: map.name().to_owned(),
                 what: "key",
                 got: size_of::<K>(),
                 want: k.len(),
             })?;
-            let want = v.len();
-            let v = pod::from_bytes::<V>(v).ok_or(Error::SizeMismatch {
-                map: name,
+            let value = pod::from_bytes::<V>(v).ok_or_else(|| Error::SizeMismatch {
+                map: map.name().to_owned(),
                 what: "value",
                 got: size_of::<V>(),
-                want,
+                want: v.len(),
             })?;
-            Ok((k, v))
+            Ok((key, value))
         }))
     }
 }
