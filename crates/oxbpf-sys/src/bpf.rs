@@ -758,15 +758,15 @@ pub fn btf_get_fd_by_id(id: u32) -> Result<BtfFd> {
     )
 }
 
-/// `BPF_BTF_GET_NEXT_ID`: the smallest BTF object id greater than `start`; `None` at the end
-/// (`ENOENT`).
-pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
+/// One `BPF_*_GET_NEXT_ID` command (`name` for errors): the smallest id of that object
+/// kind greater than `start`; `None` at the end (`ENOENT`).
+fn get_next_id(cmd: u32, name: &'static str, start: u32) -> Result<Option<u32>> {
     let mut a = IdAttr {
         id: start,
         ..Default::default()
     };
-    if sys_bpf(cmd::BTF_GET_NEXT_ID, &mut a) < 0 {
-        let e = Error::last("BPF_BTF_GET_NEXT_ID");
+    if sys_bpf(cmd, &mut a) < 0 {
+        let e = Error::last(name);
         return if e.errno() == Some(Errno::ENOENT) {
             Ok(None)
         } else {
@@ -774,6 +774,12 @@ pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
         };
     }
     Ok(Some(a.next_id))
+}
+
+/// `BPF_BTF_GET_NEXT_ID`: the smallest BTF object id greater than `start`; `None` at the end
+/// (`ENOENT`).
+pub fn btf_get_next_id(start: u32) -> Result<Option<u32>> {
+    get_next_id(cmd::BTF_GET_NEXT_ID, "BPF_BTF_GET_NEXT_ID", start)
 }
 
 /// `struct bpf_btf_info`.
@@ -895,19 +901,7 @@ pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(BtfInfo, Vec<u8>, String)> {
 /// `BPF_PROG_GET_NEXT_ID`: the smallest program id greater than `start`; `None` at the end
 /// (`ENOENT`).
 pub fn prog_get_next_id(start: u32) -> Result<Option<u32>> {
-    let mut a = IdAttr {
-        id: start,
-        ..Default::default()
-    };
-    if sys_bpf(cmd::PROG_GET_NEXT_ID, &mut a) < 0 {
-        let e = Error::last("BPF_PROG_GET_NEXT_ID");
-        return if e.errno() == Some(Errno::ENOENT) {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    Ok(Some(a.next_id))
+    get_next_id(cmd::PROG_GET_NEXT_ID, "BPF_PROG_GET_NEXT_ID", start)
 }
 
 /// `BPF_PROG_GET_FD_BY_ID`: opens the loaded program with id `id`.
@@ -1662,19 +1656,7 @@ pub const STATS_RUN_TIME: u32 = 0;
 /// `BPF_MAP_GET_NEXT_ID`: the smallest map id greater than `start`; `None` at the end
 /// (`ENOENT`).
 pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
-    let mut a = IdAttr {
-        id: start,
-        ..Default::default()
-    };
-    if sys_bpf(CMD_MAP_GET_NEXT_ID, &mut a) < 0 {
-        let e = Error::last("BPF_MAP_GET_NEXT_ID");
-        return if e.errno() == Some(Errno::ENOENT) {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    Ok(Some(a.next_id))
+    get_next_id(CMD_MAP_GET_NEXT_ID, "BPF_MAP_GET_NEXT_ID", start)
 }
 
 /// `BPF_MAP_GET_FD_BY_ID`: opens the map with id `id`.
@@ -1727,19 +1709,7 @@ pub const CMD_LINK_GET_NEXT_ID: u32 = 31;
 /// `BPF_LINK_GET_NEXT_ID` (5.8+): the smallest link id greater than `start`; `None` at the
 /// end (`ENOENT`).
 pub fn link_get_next_id(start: u32) -> Result<Option<u32>> {
-    let mut a = IdAttr {
-        id: start,
-        ..Default::default()
-    };
-    if sys_bpf(CMD_LINK_GET_NEXT_ID, &mut a) < 0 {
-        let e = Error::last("BPF_LINK_GET_NEXT_ID");
-        return if e.errno() == Some(Errno::ENOENT) {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    Ok(Some(a.next_id))
+    get_next_id(CMD_LINK_GET_NEXT_ID, "BPF_LINK_GET_NEXT_ID", start)
 }
 
 /// `BPF_LINK_GET_FD_BY_ID` (5.8+): opens the link with id `id`.
