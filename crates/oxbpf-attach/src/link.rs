@@ -1,6 +1,7 @@
 //! `Link`: one attachment, detached on drop.
 
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use oxbpf_sys::{LinkFd, PerfEventFd};
 
@@ -46,35 +47,47 @@ enum Inner {
 }
 
 /// One attachment of a program to a hook. Dropping it detaches.
+///
+/// A `bpf_link` is detached with `BPF_LINK_DETACH` before its fd is closed, so the
+/// program comes off the hook even while another process still holds the fd (a child
+/// between `fork` and `exec` has a copy of every fd, close-on-exec or not; a forked
+/// child that never execs keeps it for good). Link types the kernel cannot detach that
+/// way (perf_event, raw_tp, tracing, kprobe.multi, uprobe.multi, iter) detach when the
+/// last fd closes. A link pinned with [`Link::pin`], opened with [`Link::from_pin`] or
+/// [`Link::disconnect`]ed is only closed: the attachment stays while the pin exists.
 #[derive(Debug)]
 pub struct Link {
     inner: Option<Inner>,
     description: String,
+    /// Close without `BPF_LINK_DETACH` (pinned, or disconnected by the caller).
+    keep: AtomicBool,
 }
 
 impl Link {
-    pub(crate) fn perf_link(link: LinkFd, event: PerfEventFd, description: String) -> Self {
+    fn new(inner: Option<Inner>, description: String) -> Self {
         Link {
-            inner: Some(Inner::PerfLink {
+            inner,
+            description,
+            keep: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn perf_link(link: LinkFd, event: PerfEventFd, description: String) -> Self {
+        Link::new(
+            Some(Inner::PerfLink {
                 link,
                 _event: event,
             }),
             description,
-        }
+        )
     }
 
     pub(crate) fn perf_ioctl(event: PerfEventFd, description: String) -> Self {
-        Link {
-            inner: Some(Inner::PerfIoctl { event }),
-            description,
-        }
+        Link::new(Some(Inner::PerfIoctl { event }), description)
     }
 
     pub(crate) fn fd(link: LinkFd, description: String) -> Self {
-        Link {
-            inner: Some(Inner::Fd { link }),
-            description,
-        }
+        Link::new(Some(Inner::Fd { link }), description)
     }
 
     /// Wraps `link` (made on a probe event this crate created in tracefs) so that dropping
@@ -90,7 +103,7 @@ impl Link {
             events_file,
             remove,
         });
-        Link { inner, description }
+        Link::new(inner, description)
     }
 
     /// One link holding `links` (detached together, in order).
@@ -99,24 +112,15 @@ impl Link {
             .into_iter()
             .filter_map(|mut l| l.inner.take())
             .collect();
-        Link {
-            inner: Some(Inner::Many(inner)),
-            description,
-        }
+        Link::new(Some(Inner::Many(inner)), description)
     }
 
     pub(crate) fn struct_ops(ops: crate::struct_ops::StructOps, description: String) -> Self {
-        Link {
-            inner: Some(Inner::StructOps(ops)),
-            description,
-        }
+        Link::new(Some(Inner::StructOps(ops)), description)
     }
 
     pub(crate) fn net(hold: crate::net::NetHold, description: String) -> Self {
-        Link {
-            inner: Some(Inner::Net(hold)),
-            description,
-        }
+        Link::new(Some(Inner::Net(hold)), description)
     }
 
     pub(crate) fn net_hold(&self) -> Option<&crate::net::NetHold> {
@@ -187,7 +191,16 @@ impl Link {
         oxbpf_sys::bpf::obj_pin(fd, path).map_err(|source| crate::Error::Kernel {
             what: format!("pinning {} at {}", self.description, path.display()),
             source,
-        })
+        })?;
+        self.disconnect();
+        Ok(())
+    }
+
+    /// Makes dropping this link (alone or in [`Links`]) only close its fd, without
+    /// `BPF_LINK_DETACH`: for a link pinned or handed to another process by other means,
+    /// whose attachment must outlive this handle.
+    pub fn disconnect(&self) {
+        self.keep.store(true, Ordering::Relaxed);
     }
 
     /// Opens the link pinned at `path`. Dropping the returned `Link` closes this fd only:
@@ -208,7 +221,9 @@ impl Link {
                 });
             }
         };
-        Ok(Link::fd(link, description))
+        let link = Link::fd(link, description);
+        link.disconnect();
+        Ok(link)
     }
 
     /// Replaces the attached program with `prog` atomically (`BPF_LINK_UPDATE`): no event
@@ -252,22 +267,45 @@ impl Link {
         crate::link_info::info_by_fd(fd)
     }
 
-    /// Detaches now, reporting a failure to disable a legacy perf event.
+    /// Detaches now, pinned or not (`BPF_LINK_DETACH`: a pin left behind holds a defunct
+    /// link), reporting a failure to detach the `bpf_link` or disable a legacy perf event
+    /// (the fd is closed either way). Dropping a pinned link only closes it.
     pub fn detach(mut self) -> crate::Result<()> {
-        self.release()
+        self.release(true)
     }
 
-    fn release(&mut self) -> crate::Result<()> {
+    fn release(&mut self, force: bool) -> crate::Result<()> {
         match self.inner.take() {
-            Some(inner) => release(inner, &self.description),
+            Some(inner) => release(inner, &self.description, force),
             None => Ok(()),
         }
     }
 }
 
-fn release(inner: Inner, description: &str) -> crate::Result<()> {
+/// `BPF_LINK_DETACH` on `link` before it is closed; link types without a detach operation
+/// (`EOPNOTSUPP`) and kernels before 5.9 (`EINVAL`) detach at close instead.
+pub(crate) fn force_detach(link: BorrowedFd<'_>, description: &str) -> crate::Result<()> {
+    match oxbpf_sys::bpf::link_detach(link) {
+        Err(e)
+            if matches!(
+                e.errno(),
+                Some(oxbpf_sys::Errno::ENOTSUP | oxbpf_sys::Errno::EINVAL)
+            ) =>
+        {
+            Ok(())
+        }
+        r => r.map_err(|source| crate::Error::Kernel {
+            what: format!("detaching {description}"),
+            source,
+        }),
+    }
+}
+
+/// Releases one attachment; `force`: detach `bpf_link`s with `BPF_LINK_DETACH` first.
+fn release(inner: Inner, description: &str, force: bool) -> crate::Result<()> {
     match inner {
-        // Dropping the link fd first detaches the program, then the event closes.
+        // Dropping the link fd first detaches the program, then the event closes. Perf
+        // links have no detach operation: closing the last fd is the only way.
         Inner::PerfLink { link, _event } => {
             drop(link);
             drop(_event);
@@ -282,10 +320,15 @@ fn release(inner: Inner, description: &str) -> crate::Result<()> {
             })
         }
         Inner::Fd { link } => {
+            let r = if force {
+                force_detach(link.as_fd(), description)
+            } else {
+                Ok(())
+            };
             drop(link);
-            Ok(())
+            r
         }
-        Inner::Net(h) => h.release(description),
+        Inner::Net(h) => h.release(description, force),
         Inner::StructOps(ops) => ops.unregister(),
         Inner::Tracefs {
             inner,
@@ -293,14 +336,14 @@ fn release(inner: Inner, description: &str) -> crate::Result<()> {
             remove,
         } => {
             // The probe can only be deleted once no perf event uses it.
-            let first = release(*inner, description);
+            let first = release(*inner, description, force);
             let removed = crate::probe_events::remove(&events_file, &remove);
             first.and(removed)
         }
         Inner::Many(v) => {
             let mut result = Ok(());
             for i in v {
-                let r = release(i, description);
+                let r = release(i, description, force);
                 if result.is_ok() {
                     result = r;
                 }
@@ -313,7 +356,8 @@ fn release(inner: Inner, description: &str) -> crate::Result<()> {
 impl Drop for Link {
     fn drop(&mut self) {
         // Closing the event detaches even if disabling failed; nothing more to do.
-        let _ = self.release();
+        let force = !self.keep.load(Ordering::Relaxed);
+        let _ = self.release(force);
     }
 }
 
@@ -390,7 +434,8 @@ impl Links {
     }
 
     /// Starts detaching every link on a background thread (closing from many threads at
-    /// once) and returns at once; [`Teardown::wait`] returns when all are detached.
+    /// once) and returns at once; [`Teardown::wait`] returns when all are detached. Links
+    /// pinned or disconnected are only closed, as when each is dropped.
     pub fn detach(mut self) -> Teardown {
         detach_split(std::mem::take(&mut self.links))
     }
@@ -428,12 +473,16 @@ impl Drop for Links {
     }
 }
 
+/// One attachment handed to the teardown threads: what, its description, `force`.
+type Item = (Inner, String, bool);
+
 fn detach_split(links: Vec<Link>) -> Teardown {
-    let items: Vec<(Inner, String)> = links
+    let items: Vec<Item> = links
         .into_iter()
         .filter_map(|mut l| {
             let description = std::mem::take(&mut l.description);
-            l.inner.take().map(|i| (i, description))
+            let force = !l.keep.load(Ordering::Relaxed);
+            l.inner.take().map(|i| (i, description, force))
         })
         .collect();
     if items.is_empty() {
@@ -449,16 +498,16 @@ fn detach_split(links: Vec<Link>) -> Teardown {
 }
 
 /// Releases `items` from up to 128 scoped threads (round-robin) and waits for them all.
-fn release_parallel(items: Vec<(Inner, String)>) -> crate::Result<()> {
+fn release_parallel(items: Vec<Item>) -> crate::Result<()> {
     let threads = items.len().clamp(1, MAX_DETACH_THREADS);
-    let mut chunks: Vec<Vec<(Inner, String)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut chunks: Vec<Vec<Item>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, item) in items.into_iter().enumerate() {
         chunks[i % threads].push(item);
     }
-    let release_chunk = |chunk: Vec<(Inner, String)>| -> crate::Result<()> {
+    let release_chunk = |chunk: Vec<Item>| -> crate::Result<()> {
         let mut result = Ok(());
-        for (inner, description) in chunk {
-            let r = release(inner, &description);
+        for (inner, description, force) in chunk {
+            let r = release(inner, &description, force);
             if result.is_ok() {
                 result = r;
             }

@@ -59,15 +59,22 @@ impl NetHold {
         }
     }
 
-    pub(crate) fn release(self, description: &str) -> Result<()> {
+    /// Undoes the attachment; `force`: a `bpf_link` is detached with `BPF_LINK_DETACH`
+    /// before it is closed (see [`crate::Link`]).
+    pub(crate) fn release(self, description: &str, force: bool) -> Result<()> {
         let detaching = |source| Error::Kernel {
             what: format!("detaching {description}"),
             source,
         };
         match self {
             NetHold::BpfLink(l) => {
+                let r = if force {
+                    crate::link::force_detach(l.as_fd(), description)
+                } else {
+                    Ok(())
+                };
                 drop(l);
-                Ok(())
+                r
             }
             NetHold::XdpNetlink {
                 ifindex,

@@ -1306,6 +1306,19 @@ pub fn link_update(
     check("BPF_LINK_UPDATE", sys_bpf(CMD_LINK_UPDATE, &mut a)).map(drop)
 }
 
+/// `BPF_LINK_DETACH` (5.9): detaches the link's program now, whoever else holds the link
+/// (a pin, an fd inherited by a child); the link stays open but defunct. Link types
+/// without a detach operation (perf_event, raw_tp, tracing, kprobe.multi, uprobe.multi,
+/// iter) give `EOPNOTSUPP`; kernels before 5.9 give `EINVAL`.
+pub fn link_detach(link: BorrowedFd<'_>) -> Result<()> {
+    #[repr(C)]
+    struct LinkDetachAttr {
+        link_fd: u32,
+    }
+    let mut a = LinkDetachAttr { link_fd: raw(link) };
+    check("BPF_LINK_DETACH", sys_bpf(cmd::LINK_DETACH, &mut a)).map(drop)
+}
+
 /// `setsockopt(SO_ATTACH_BPF)`: runs `prog` (a socket filter) on every packet `sock` receives.
 pub fn socket_attach_bpf(sock: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<()> {
     let fd: i32 = raw(prog) as i32;

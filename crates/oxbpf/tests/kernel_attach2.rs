@@ -141,6 +141,66 @@ fn sockops_sees_a_childs_tcp_connect_and_establishment() {
     );
 }
 
+/// Connects from a child in `cg` to `listener` and accepts; the sockops counters after.
+fn sockops_connect(cg: &Cgroup, listener: &TcpListener, coll: &Collection) -> (u64, u64) {
+    let port = listener.local_addr().unwrap().port();
+    assert!(cg.bash(&format!("exec 3<>/dev/tcp/127.0.0.1/{port} && exec 3>&-")));
+    listener.accept().unwrap();
+    let h = hits(coll);
+    (h.get(0).unwrap(), h.get(1).unwrap())
+}
+
+#[test]
+fn dropped_link_detaches_while_another_fd_holds_it_but_a_pinned_one_stays() {
+    let Some(coll) = load_cgroup_hooks() else {
+        return;
+    };
+    if !common::release_at_least("5.9") {
+        eprintln!("skipping: BPF_LINK_DETACH is 5.9+");
+        return;
+    }
+    let cg = Cgroup::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let prog = coll.program("count_sockops").unwrap();
+    let link = prog.attach_cgroup(&cg.0).unwrap();
+    // What a child of another thread holds between fork and exec: a copy of the fd.
+    let copy = link.link_fd().unwrap().try_clone_to_owned().unwrap();
+    assert_eq!(sockops_connect(&cg, &listener, &coll), (1, 1));
+    drop(link);
+    assert_eq!(
+        sockops_connect(&cg, &listener, &coll),
+        (1, 1),
+        "ran after the link was dropped while a copy of its fd was open"
+    );
+    drop(copy);
+
+    let Ok(bpffs) = oxbpf::sys::fs::bpffs() else {
+        eprintln!("skipping the pinned half: no bpffs");
+        return;
+    };
+    let path = bpffs.join(format!("oxt2-sockops-{}", std::process::id()));
+    let link = prog.attach_cgroup(&cg.0).unwrap();
+    link.pin(&path).unwrap();
+    drop(link);
+    let after_drop = sockops_connect(&cg, &listener, &coll);
+    let pinned = oxbpf::attach::Link::from_pin(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        after_drop,
+        (2, 2),
+        "the pinned link was detached by its drop"
+    );
+    // An explicit detach detaches even a link opened from a pin.
+    let copy = pinned.link_fd().unwrap().try_clone_to_owned().unwrap();
+    pinned.detach().unwrap();
+    assert_eq!(
+        sockops_connect(&cg, &listener, &coll),
+        (2, 2),
+        "ran after detach()"
+    );
+    drop(copy);
+}
+
 #[test]
 fn sock_create_runs_every_multi_attached_program_and_refuses_an_exclusive_one() {
     let Some(coll) = load_cgroup_hooks() else {

@@ -5,12 +5,20 @@ mod common;
 
 use oxbpf::{Collection, LoadOptions, ObjectSpec};
 
+/// Both tests count this process's getpid() calls: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
 }
 
 #[test]
 fn rodata_constants_steer_the_program_and_data_maps_record_it() {
+    let _serial = serial();
     if !common::have_bpf() || !common::have(oxbpf::features::Capability::BpfLoop) {
         return;
     }
@@ -54,6 +62,7 @@ fn rodata_constants_steer_the_program_and_data_maps_record_it() {
 
 #[test]
 fn untargeted_process_leaves_data_untouched() {
+    let _serial = serial();
     if !common::have_bpf() || !common::have(oxbpf::features::Capability::BpfLoop) {
         return;
     }
