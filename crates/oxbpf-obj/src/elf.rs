@@ -85,6 +85,23 @@ fn machine_name(m: u16) -> &'static str {
     }
 }
 
+/// The NUL-terminated name at `offset` of string table `strtab`, or why there is none.
+/// A plain byte loop: ELF names are short, and the `memchr` that `object`'s string
+/// tables use detects CPU features on first use (`cpuid`, ~0.1 ms under virtualisation).
+fn name_at(strtab: &[u8], offset: u32) -> std::result::Result<&[u8], String> {
+    let rest = strtab.get(offset as usize..).ok_or_else(|| {
+        format!(
+            "name offset {offset:#x} is past the string table ({:#x} bytes)",
+            strtab.len()
+        )
+    })?;
+    let end = rest
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| format!("name at offset {offset:#x} is not NUL-terminated"))?;
+    Ok(&rest[..end])
+}
+
 fn utf8(bytes: &[u8], what: impl FnOnce() -> String) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| Error::elf(None, format!("{} is not UTF-8", what())))
 }
@@ -155,10 +172,19 @@ impl<'a> Elf<'a> {
             .sections(e, data)
             .map_err(|err| Error::elf(None, format!("section table: {err}")))?;
 
+        let shstrndx = hdr
+            .shstrndx(e, data)
+            .map_err(|err| Error::elf(None, format!("section name table index: {err}")))?;
+        let shstrtab: &[u8] = match shstrndx {
+            0 => &[],
+            i => table
+                .section(object::SectionIndex(i as usize))
+                .and_then(|sh| sh.data(e, data))
+                .map_err(|err| Error::elf(None, format!("section name table {i}: {err}")))?,
+        };
         let mut sections = Vec::with_capacity(table.len());
         for (index, sh) in table.enumerate() {
-            let name_bytes = table
-                .section_name(e, sh)
+            let name_bytes = name_at(shstrtab, sh.sh_name(e))
                 .map_err(|err| Error::elf(None, format!("name of section {}: {err}", index.0)))?;
             let name = utf8(name_bytes, || format!("name of section {}", index.0))?;
             let sec_data = sh.data(e, data).map_err(|err| {
@@ -186,10 +212,16 @@ impl<'a> Elf<'a> {
         let symtab = table
             .symbols(e, data, elf::SHT_SYMTAB)
             .map_err(|err| Error::elf(Some(".symtab"), err))?;
+        let strtab: &[u8] = match symtab.string_section().0 {
+            0 => &[],
+            i => sections
+                .get(i)
+                .map(|s| s.data)
+                .ok_or_else(|| Error::elf(Some(".symtab"), format!("string table {i} missing")))?,
+        };
         let mut symbols = Vec::with_capacity(symtab.len());
         for (index, sym) in symtab.enumerate() {
-            let name_bytes = symtab
-                .symbol_name(e, sym)
+            let name_bytes = name_at(strtab, sym.st_name(e))
                 .map_err(|err| Error::elf(Some(".symtab"), format!("symbol {}: {err}", index.0)))?;
             let name = utf8(name_bytes, || format!("name of symbol {}", index.0))?;
             let section = match sym.st_shndx(e) {

@@ -429,6 +429,53 @@ fn rejects_map_relocation_to_nothing() {
     assert!(msg.contains("no map is defined"), "{msg}");
 }
 
+/// The offset of section header `i` in `bytes` (e_shoff + i × 64).
+fn shdr_at(bytes: &[u8], i: usize) -> usize {
+    u64::from_le_bytes(bytes[0x28..0x30].try_into().unwrap()) as usize + i * 64
+}
+
+#[test]
+fn rejects_a_section_name_past_the_name_table() {
+    let mut bytes = good().build();
+    let h = shdr_at(&bytes, 1);
+    bytes[h..h + 4].copy_from_slice(&0xffff_ff00u32.to_le_bytes());
+    let msg = ObjectSpec::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        msg.contains("name of section 1: name offset 0xffffff00 is past the string table"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rejects_a_symbol_name_without_its_nul() {
+    let b = good();
+    let mut bytes = b.build();
+    let shnum = u16::from_le_bytes(bytes[0x3c..0x3e].try_into().unwrap()) as usize;
+    let (symtab, strtab) =
+        (0..shnum)
+            .map(|i| shdr_at(&bytes, i))
+            .fold((None, None), |(sy, st), h| {
+                match u32::from_le_bytes(bytes[h + 4..h + 8].try_into().unwrap()) {
+                    elf::SHT_SYMTAB => (Some(h), st),
+                    elf::SHT_STRTAB if st.is_none() => (sy, Some(h)),
+                    _ => (sy, st),
+                }
+            });
+    let off = |h: usize| u64::from_le_bytes(bytes[h + 0x18..h + 0x20].try_into().unwrap()) as usize;
+    let size =
+        |h: usize| u64::from_le_bytes(bytes[h + 0x20..h + 0x28].try_into().unwrap()) as usize;
+    let (symtab, strtab) = (symtab.unwrap(), strtab.unwrap());
+    // The last byte of .strtab (the first string table: symbol names) loses its NUL, and
+    // symbol 1's name points at it.
+    let (st_off, st_size, sym1) = (off(strtab), size(strtab), off(symtab) + 24);
+    bytes[st_off + st_size - 1] = b'x';
+    bytes[sym1..sym1 + 4].copy_from_slice(&(st_size as u32 - 1).to_le_bytes());
+    let msg = ObjectSpec::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(msg.contains(".symtab"), "{msg}");
+    assert!(msg.contains("symbol 1: name at offset"), "{msg}");
+    assert!(msg.contains("is not NUL-terminated"), "{msg}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

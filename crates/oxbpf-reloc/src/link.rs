@@ -85,6 +85,8 @@ pub struct Linker<'s> {
 /// The BTF-derived tables of a [`Linker`].
 #[derive(Debug)]
 struct Parsed<'s> {
+    /// The object's BTF (with its offset table) and `.BTF.ext`, kept for CO-RE.
+    btf: Option<(Btf<'s>, Option<BtfExt<'s>>)>,
     /// Entry FUNC name → the name in its `exception_callback:<name>` decl tag (the first).
     exception_cbs: HashMap<&'s str, &'s str>,
     /// func_info / line_info by ELF section (`None` without BTF or `.BTF.ext`).
@@ -117,12 +119,17 @@ impl<'s> Linker<'s> {
         };
         let parsed = btf.and_then(|btf| {
             let ext = match (&btf, &spec.btf_ext) {
-                (Some(b), Some(e)) => Some(ext_tables_of(b, e, "").ok()?),
+                (Some(b), Some(e)) => Some(BtfExt::parse(e, b).ok()?),
                 _ => None,
+            };
+            let tables = match &ext {
+                Some(e) => Some(ext_tables_of(e, "").ok()?),
+                None => None,
             };
             Some(Parsed {
                 exception_cbs: exception_callbacks(btf.as_ref())?,
-                ext,
+                ext: tables,
+                btf: btf.map(|b| (b, ext)),
             })
         });
         Linker {
@@ -141,6 +148,32 @@ impl<'s> Linker<'s> {
     /// [`link_program`] does.
     pub fn link(&self, program: usize) -> Result<LinkedProgram> {
         link_with(self, program)
+    }
+
+    /// [`crate::apply_core`] on a program this linker linked, with the object's BTF and
+    /// `.BTF.ext` it already read.
+    pub fn apply_core(
+        &self,
+        prog: &mut LinkedProgram,
+        targets: &crate::core_relo::Targets<'_, '_>,
+    ) -> Result<Vec<crate::core_relo::ReloExplanation>> {
+        match self.parsed.as_ref().and_then(|p| p.btf.as_ref()) {
+            Some((btf, Some(ext))) => {
+                crate::core_relo::apply_core_parsed(self.spec, btf, ext, prog, targets)
+            }
+            Some((_, None)) => Ok(Vec::new()),
+            // Unreadable: parsed again to report the error against the program.
+            None => crate::core_relo::apply_core(self.spec, prog, targets),
+        }
+    }
+
+    /// [`crate::core_relo::has_core_relos`] of the object, from what this linker read.
+    pub fn has_core_relos(&self) -> bool {
+        match self.parsed.as_ref().and_then(|p| p.btf.as_ref()) {
+            Some((_, Some(ext))) => crate::core_relo::ext_has_core_relos(ext),
+            Some((_, None)) => false,
+            None => crate::core_relo::has_core_relos(self.spec),
+        }
     }
 }
 
@@ -405,11 +438,12 @@ fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTable
         }
     };
     let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
-    ext_tables_of(&btf, ext_bytes, program).map(Some)
+    let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
+    ext_tables_of(&ext, program).map(Some)
 }
 
-/// [`ext_tables`] of `.BTF.ext` bytes `ext_bytes` over the already parsed `btf`.
-fn ext_tables_of<'s>(btf: &Btf<'s>, ext_bytes: &'s [u8], program: &str) -> Result<ExtTables<'s>> {
+/// [`ext_tables`] of the parsed `.BTF.ext` `ext`.
+fn ext_tables_of<'s>(ext: &BtfExt<'s>, program: &str) -> Result<ExtTables<'s>> {
     let btf_err = |context: &str| {
         let context = context.to_string();
         move |source| Error::Btf {
@@ -418,7 +452,6 @@ fn ext_tables_of<'s>(btf: &Btf<'s>, ext_bytes: &'s [u8], program: &str) -> Resul
             source,
         }
     };
-    let ext = BtfExt::parse(ext_bytes, btf).map_err(btf_err("parsing .BTF.ext"))?;
 
     let mut funcs: HashMap<&str, Vec<oxbpf_btf::FuncInfo>> = HashMap::new();
     for sec in ext.func_info() {

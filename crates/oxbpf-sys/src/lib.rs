@@ -111,14 +111,20 @@ pub fn page_size() -> usize {
 }
 
 /// Number of possible CPUs (`/sys/devices/system/cpu/possible`), which per-CPU maps and
-/// perf buffers are sized by.
+/// perf buffers are sized by. The possible set is fixed at boot: read once per process
+/// (every map made asks), a failure read again next time.
 pub fn possible_cpus() -> Result<usize> {
+    static POSSIBLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if let Some(&n) = POSSIBLE.get() {
+        return Ok(n);
+    }
     let path = "/sys/devices/system/cpu/possible";
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {path}"), e))?;
-    parse_cpu_list(text.trim())
+    let n = parse_cpu_list(text.trim())
         .map(|cpus| cpus.last().map_or(0, |c| c + 1))
-        .ok_or_else(|| Error::Invalid(format!("{path}: cannot parse {:?}", text.trim())))
+        .ok_or_else(|| Error::Invalid(format!("{path}: cannot parse {:?}", text.trim())))?;
+    Ok(*POSSIBLE.get_or_init(|| n))
 }
 
 /// Parses a kernel CPU list such as `0-3,5,7-8`.

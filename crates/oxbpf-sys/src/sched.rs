@@ -33,6 +33,19 @@ pub fn current_cpu() -> Result<usize> {
     Ok(r as usize)
 }
 
+/// How many CPUs the calling thread may run on (`sched_getaffinity(0, ...)`).
+pub fn allowed_cpus() -> Result<usize> {
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t and the size passed is its size.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r < 0 {
+        return Err(Error::last("sched_getaffinity"));
+    }
+    // SAFETY: `set` was filled by the kernel above.
+    Ok(unsafe { libc::CPU_COUNT(&set) } as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +59,22 @@ mod tests {
         .join()
         .unwrap();
         assert!(pin_to_cpu(1 << 20).is_err());
+    }
+
+    #[test]
+    fn allowed_cpus_counts_the_affinity_mask() {
+        let all = allowed_cpus().unwrap();
+        // std counts the same mask (and lowers it further only for a cgroup CPU quota).
+        let std_count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(
+            all >= 1 && std_count <= all,
+            "{all} allowed, std says {std_count}"
+        );
+        std::thread::spawn(|| {
+            pin_to_cpu(0).unwrap();
+            assert_eq!(allowed_cpus().unwrap(), 1);
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -31,7 +31,7 @@ pub struct LoadOptions {
     /// reused; an incompatible one is an error naming the map, the path and the field.
     pub pin_root: Option<std::path::PathBuf>,
     /// Threads that load (and so verify) programs at the same time: 0 one per CPU
-    /// (`std::thread::available_parallelism`) once the loads have taken 2 ms (before that,
+    /// (of the process's CPU affinity mask) once the loads have taken 2 ms (before that,
     /// and so for most objects, only the caller's thread: a pool costs more than it saves
     /// on short work), 1 one after the other in the caller's thread. A program loaded
     /// against another one of the object waits for it.
@@ -166,13 +166,13 @@ impl Collection {
         let arenas = crate::arena::map_arenas(spec, &maps)?;
         crate::map_init::fill_map_slots(spec, &maps)?;
 
-        let has_core = oxbpf_reloc::core_relo::has_core_relos(spec);
-        let mut core = Vec::new();
-        // One target set per object: it caches (and narrows) candidates per local type.
-        let mut targets = core_prep.finish(|| core_targets(opts).ok());
-        let mut prepared = Vec::new();
-        // The object's BTF and .BTF.ext, read once for linking all its programs.
+        // The object's BTF and .BTF.ext, read once for linking and relocating all its
+        // programs. Linking needs no target BTF: every program is linked while the CO-RE
+        // thread still works.
         let linker = oxbpf_reloc::Linker::new(spec);
+        let has_core = linker.has_core_relos();
+        let mut core = Vec::new();
+        let mut linked = Vec::with_capacity(spec.programs.len());
         for (i, p) in spec.programs.iter().enumerate() {
             if !p.def.autoload && !opts.load_disabled {
                 continue;
@@ -183,9 +183,21 @@ impl Collection {
                     section: p.section.clone(),
                 });
             }
+            let l = linker.link(i).map_err(|source| Error::Reloc {
+                program: p.name.clone(),
+                source: Box::new(source),
+            })?;
+            linked.push((i, l));
+        }
+        // One target set per object: it caches (and narrows) candidates per local type.
+        let mut targets = core_prep.finish(|| core_targets(opts).ok());
+        let mut prepared = Vec::with_capacity(linked.len());
+        for (i, l) in linked {
+            let p = &spec.programs[i];
             let mut prog = prepare_program(
                 &linker,
                 i,
+                l,
                 &maps,
                 btf_fd.as_ref(),
                 features,
@@ -385,12 +397,14 @@ struct PreparedProgram<'s> {
     attach_prog: Option<usize>,
 }
 
-/// Links program `i` of `spec` and relocates it (CO-RE against `targets`, read on first
-/// need, explanations appended to `core`; map fds of `maps`): everything up to the load.
+/// Relocates `linked`, program `i` of the linker's object (CO-RE against `targets`, read
+/// on first need, explanations appended to `core`; map fds of `maps`; externs):
+/// everything up to the load.
 #[allow(clippy::too_many_arguments)]
 fn prepare_program<'s>(
     linker: &oxbpf_reloc::Linker<'s>,
     i: usize,
+    mut linked: oxbpf_reloc::LinkedProgram,
     maps: &[Map],
     btf_fd: Option<&BtfFd>,
     features: &BtfFeatures,
@@ -406,7 +420,6 @@ fn prepare_program<'s>(
         program: p.name.clone(),
         source: Box::new(source),
     };
-    let mut linked = linker.link(i).map_err(reloc)?;
     let core_start = core.len();
     if has_core {
         if targets.is_none() {
@@ -416,7 +429,7 @@ fn prepare_program<'s>(
             })?);
         }
         if let Some(t) = targets.as_ref() {
-            let ex = oxbpf_reloc::apply_core(spec, &mut linked, t).map_err(reloc)?;
+            let ex = linker.apply_core(&mut linked, t).map_err(reloc)?;
             core.extend(ex);
         }
     }

@@ -285,7 +285,7 @@ impl CorePrep {
     pub(crate) fn start(spec: &oxbpf_obj::ObjectSpec, opts: &LoadOptions) -> CorePrep {
         let none = CorePrep { work: None };
         let threads = match opts.jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => crate::load_pool::usable_cpus(),
             n => n,
         };
         if threads < 2 {

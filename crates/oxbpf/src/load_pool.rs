@@ -56,15 +56,23 @@ pub(crate) fn schedule(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     Err((0..n).filter(|&i| !placed[i]).collect())
 }
 
-/// How many threads `jobs` asks for, for `tasks` tasks: 0 means one per available CPU;
+/// How many threads `jobs` asks for, for `tasks` tasks: 0 means one per usable CPU;
 /// never more threads than tasks, at least one.
 pub(crate) fn workers(jobs: usize, tasks: usize) -> usize {
-    let jobs = if jobs == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        jobs
-    };
+    let jobs = if jobs == 0 { usable_cpus() } else { jobs };
     jobs.min(tasks).max(1)
+}
+
+/// The CPUs this process may run on (its affinity mask), read once per process: what
+/// `jobs: 0` means. One `sched_getaffinity`, where `std::thread::available_parallelism`
+/// also reads the cgroup's CPU quota through /proc and /sys (~0.2 ms in a fresh process,
+/// paid twice per load before); a quota throttles the total, not how many run at once.
+pub(crate) fn usable_cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| match oxbpf_sys::sched::allowed_cpus() {
+        Ok(n) => n.max(1),
+        Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
 }
 
 /// Completion signalling between the workers.

@@ -773,6 +773,11 @@ pub fn has_core_relos(spec: &oxbpf_obj::ObjectSpec) -> bool {
     let Ok(ext) = BtfExt::parse(ext_bytes, &btf) else {
         return false;
     };
+    ext_has_core_relos(&ext)
+}
+
+/// True if the parsed `.BTF.ext` has at least one CO-RE record.
+pub fn ext_has_core_relos(ext: &BtfExt<'_>) -> bool {
     ext.core_relos().any(|s| s.is_ok_and(|s| !s.is_empty()))
 }
 
@@ -802,7 +807,32 @@ pub fn apply_core(
     };
     let btf = Btf::parse_with_offsets(btf_bytes).map_err(btf_err("parsing .BTF"))?;
     let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
-    targets.prefetch(&btf, &ext);
+    apply_core_parsed(spec, &btf, &ext, prog, targets)
+}
+
+/// [`apply_core`] with the object's `.BTF` and `.BTF.ext` already parsed (`btf` and
+/// `ext` must be `spec`'s).
+pub fn apply_core_parsed(
+    spec: &oxbpf_obj::ObjectSpec,
+    btf: &Btf<'_>,
+    ext: &BtfExt<'_>,
+    prog: &mut crate::LinkedProgram,
+    targets: &Targets<'_, '_>,
+) -> crate::Result<Vec<ReloExplanation>> {
+    let program = prog
+        .functions
+        .first()
+        .map_or_else(String::new, |(n, _)| n.clone());
+    let btf_err = |context: &str| {
+        let context = context.to_string();
+        let program = program.clone();
+        move |source| crate::Error::Btf {
+            program,
+            context,
+            source,
+        }
+    };
+    targets.prefetch(btf, ext);
     let mut out = Vec::new();
     let funcs: Vec<(String, usize)> = prog.functions.clone();
     for (fname, start) in &funcs {
@@ -845,7 +875,7 @@ pub fn apply_core(
                 }
                 let slot = start + ((off - lo) / 8) as usize;
                 let mut ex =
-                    calc_relo(&btf, &r, targets).map_err(|e| core_err(slot, e.to_string()))?;
+                    calc_relo(btf, &r, targets).map_err(|e| core_err(slot, e.to_string()))?;
                 ex.insn = slot;
                 ex.function = f.name.clone();
                 let outcome = patch_insn(&mut prog.insns, slot, &ex.result)

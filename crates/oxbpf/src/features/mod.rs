@@ -25,6 +25,7 @@ pub use helpers::{
 };
 pub use maps::{map_type_supported, probe_map_type};
 pub use probe::{ProbeError, probe_calls, probe_calls_on_this_thread};
+pub(crate) use progs::kernel_version_code;
 pub use progs::{probe_prog_type, prog_type_supported};
 pub use report::{ProgramHelpers, Report, known_map_types, known_program_types, probe_all};
 pub use versions::{Feature, min_kernel};
