@@ -267,9 +267,14 @@ pub fn target(opts: &LoadOptions) -> Result<&'static Btf<'static>> {
 /// types ([`oxbpf_reloc::core_relo::CandidateQueries`]), done while the loader's own
 /// thread has the kernel create the object's BTF and maps. For vmlinux that is ~1 ms of
 /// memory-bound work taken off the load's critical path.
+///
+/// The work is claimed by whichever thread comes to it first: a new thread may start
+/// running only milliseconds after it was spawned (seen on a 2-CPU VM: 1–2 ms, while
+/// the loader's thread made the maps), and then the loader's thread does the work itself
+/// in [`CorePrep::finish`] rather than wait for it.
 #[derive(Debug)]
 pub(crate) struct CorePrep {
-    work: Option<std::thread::JoinHandle<Option<CoreFound>>>,
+    shared: Option<std::sync::Arc<Shared>>,
 }
 
 /// What the background thread found: the target BTF and its candidates.
@@ -278,12 +283,60 @@ type CoreFound = (
     oxbpf_reloc::core_relo::MainCandidates,
 );
 
+/// The work, until a thread takes it.
+type Work = Box<dyn FnOnce() -> Option<CoreFound> + Send>;
+
+/// The work and its result, between the loader's thread and the background one.
+struct Shared {
+    work: Mutex<Option<Work>>,
+    /// `Some` once the background thread that took the work is done with it (`Some(None)`
+    /// if it failed or panicked).
+    done: Mutex<Option<Option<CoreFound>>>,
+    ready: std::sync::Condvar,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Takes the work if no thread has yet.
+    fn claim(&self) -> Option<Work> {
+        self.work.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn publish(&self, found: Option<CoreFound>) {
+        *self.done.lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
+        self.ready.notify_all();
+    }
+}
+
+/// Publishes `None` if the background thread unwinds before publishing its result, so
+/// that [`CorePrep::finish`] never waits for a result that will not come.
+struct PublishOnUnwind<'a>(&'a Shared);
+
+impl Drop for PublishOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.publish(None);
+        }
+    }
+}
+
 impl CorePrep {
     /// Starts the work for `spec` if it has CO-RE records and `opts` allows more than one
     /// thread ([`LoadOptions::jobs`] other than 1, and more than one CPU); else does
     /// nothing (relocation then finds the candidates itself).
     pub(crate) fn start(spec: &oxbpf_obj::ObjectSpec, opts: &LoadOptions) -> CorePrep {
-        let none = CorePrep { work: None };
+        Self::start_inner(spec, opts, true)
+    }
+
+    /// [`CorePrep::start`]; without `spawn` no thread is started (the work is left to
+    /// `finish`, as when the thread starts late).
+    fn start_inner(spec: &oxbpf_obj::ObjectSpec, opts: &LoadOptions, spawn: bool) -> CorePrep {
+        let none = CorePrep { shared: None };
         let threads = match opts.jobs {
             0 => crate::load_pool::usable_cpus(),
             n => n,
@@ -296,36 +349,71 @@ impl CorePrep {
             return none;
         }
         let external = opts.kernel_btf.clone();
-        let work = std::thread::Builder::new()
+        let work: Work = Box::new(move || {
+            let main = match &external {
+                Some(path) => external_btf(path).ok()?,
+                None => {
+                    // First parse: offsets and candidates in the validating walk.
+                    let (main, found) = vmlinux_parsed_with(|bytes| {
+                        Btf::parse_finding_essential_names(bytes, &queries.as_queries())
+                    })
+                    .ok()?;
+                    if let Some(lists) = found {
+                        return Some((main, queries.answered(lists)));
+                    }
+                    main
+                }
+            };
+            Some((main, queries.run(main)))
+        });
+        let shared = std::sync::Arc::new(Shared {
+            work: Mutex::new(Some(work)),
+            done: Mutex::new(None),
+            ready: std::sync::Condvar::new(),
+        });
+        let theirs = shared.clone();
+        if !spawn {
+            return CorePrep {
+                shared: Some(shared),
+            };
+        }
+        // A thread that cannot start leaves the work to `finish`.
+        let _ = std::thread::Builder::new()
             .name("oxbpf-core-prep".into())
             .spawn(move || {
-                let main = match &external {
-                    Some(path) => external_btf(path).ok()?,
-                    None => {
-                        // First parse: offsets and candidates in the validating walk.
-                        let (main, found) = vmlinux_parsed_with(|bytes| {
-                            Btf::parse_finding_essential_names(bytes, &queries.as_queries())
-                        })
-                        .ok()?;
-                        if let Some(lists) = found {
-                            return Some((main, queries.answered(lists)));
-                        }
-                        main
-                    }
-                };
-                Some((main, queries.run(main)))
+                if let Some(work) = theirs.claim() {
+                    let _unwind = PublishOnUnwind(&theirs);
+                    let found = work();
+                    theirs.publish(found);
+                }
             });
-        CorePrep { work: work.ok() }
+        CorePrep {
+            shared: Some(shared),
+        }
     }
 
-    /// Waits for the work and gives `make()`'s target set (built on the same target BTF)
-    /// the candidates found; `None` if nothing was started or it failed (relocation then
-    /// builds its own target set and reports any error).
+    /// The work's result — done here if the background thread has not taken it yet, else
+    /// waited for — given to `make()`'s target set (built on the same target BTF); `None`
+    /// if nothing was started or it failed (relocation then builds its own target set and
+    /// reports any error).
     pub(crate) fn finish(
         self,
         make: impl FnOnce() -> Option<oxbpf_reloc::Targets<'static, 'static>>,
     ) -> Option<oxbpf_reloc::Targets<'static, 'static>> {
-        let (main, found) = self.work?.join().ok()??;
+        let shared = self.shared?;
+        let found = match shared.claim() {
+            Some(work) => work(),
+            None => {
+                let mut done = shared.done.lock().unwrap_or_else(|p| p.into_inner());
+                loop {
+                    if let Some(found) = done.take() {
+                        break found;
+                    }
+                    done = shared.ready.wait(done).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+        };
+        let (main, found) = found?;
         let targets = make()?;
         Some(if std::ptr::eq(targets.main(), main) {
             targets.with_main_candidates(found)
@@ -465,6 +553,11 @@ mod tests {
         let (a, b) = (relocate_all(&spec, &prepped), relocate_all(&spec, &plain));
         assert!(!a.is_empty());
         assert_eq!(a, b);
+        // The thread never came: the loader's thread does the work in `finish`.
+        let inline = CorePrep::start_inner(&spec, &opts, false)
+            .finish(make)
+            .expect("work done in finish");
+        assert_eq!(relocate_all(&spec, &inline), b);
         // One thread only, or no CO-RE: nothing is started.
         let one = LoadOptions {
             jobs: 1,
