@@ -250,7 +250,34 @@ impl Batches<'_> {
     }
 
     /// The next entry decoded as `K` and `V` (sizes checked).
+    ///
+    /// Small enough to inline into the caller's loop, where the `Option<Result<..>>` (wide:
+    /// the error type carries strings) then stays in registers; refills and size errors
+    /// are out of line. Returned through memory instead, it cost ~40 ns per entry.
+    #[inline]
     pub fn next_typed<K: Pod, V: Pod>(&mut self) -> Option<Result<(K, V)>> {
+        let (ks, vs) = (self.map.def().key_size as usize, self.map.value_len());
+        let i = self.at;
+        if i < self.have && size_of::<K>() == ks && size_of::<V>() == vs {
+            if let (Some(k), Some(v)) = (
+                self.keys
+                    .get(i * ks..(i + 1) * ks)
+                    .and_then(pod::from_bytes::<K>),
+                self.values
+                    .get(i * vs..(i + 1) * vs)
+                    .and_then(pod::from_bytes::<V>),
+            ) {
+                self.at = i + 1;
+                return Some(Ok((k, v)));
+            }
+        }
+        self.next_typed_slow()
+    }
+
+    /// [`Batches::next_typed`] past the end of the current batch, or with a size error.
+    #[cold]
+    #[inline(never)]
+    fn next_typed_slow<K: Pod, V: Pod>(&mut self) -> Option<Result<(K, V)>> {
         // The map's name is only copied for an error (not once per entry).
         let map: &Map = self.map;
         let r = self.next_entry()?;

@@ -65,6 +65,51 @@ fn batched_iteration_returns_every_hash_entry_once() {
 }
 
 #[test]
+fn typed_and_raw_entries_mix_across_batch_ends_and_wrong_sizes_are_errors() {
+    let Some(map) = filled_hash(100) else { return };
+    // Wrong key or value type: an error naming which, on the first entry.
+    let mut b = map.batches(7);
+    match b.next_typed::<u64, u64>() {
+        Some(Err(Error::SizeMismatch {
+            what, got, want, ..
+        })) => {
+            assert_eq!((what, got, want), ("key", 8, 4));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut b = map.batches(7);
+    assert!(matches!(
+        b.next_typed::<u32, u32>(),
+        Some(Err(Error::SizeMismatch { what: "value", .. }))
+    ));
+    // Batches of 7: typed and raw reads alternate over 15 batch ends, none lost.
+    let mut b = map.batches(7);
+    let mut got = StdHashMap::new();
+    for n in 0.. {
+        let (k, v) = if n % 2 == 0 {
+            match b.next_typed::<u32, u64>() {
+                Some(e) => e.unwrap(),
+                None => break,
+            }
+        } else {
+            match b.next_entry() {
+                Some(e) => {
+                    let (k, v) = e.unwrap();
+                    (
+                        u32::from_ne_bytes(k.try_into().unwrap()),
+                        u64::from_ne_bytes(v.try_into().unwrap()),
+                    )
+                }
+                None => break,
+            }
+        };
+        assert!(got.insert(k, v).is_none(), "key {k} twice");
+    }
+    assert_eq!(got.len(), 100);
+    assert!(got.iter().all(|(k, v)| *v == u64::from(*k) * 3));
+}
+
+#[test]
 fn one_element_batches_grow_past_full_buckets() {
     let Some(map) = filled_hash(2000) else { return };
     let keys: std::collections::HashSet<Vec<u8>> = map.batches(1).map(|e| e.unwrap().0).collect();
