@@ -9,17 +9,9 @@ use oxbpf::attach::LinkMechanism;
 use oxbpf::attach::tc::TcDirection;
 use tc_filter::{Filter, Mechanism};
 
-fn udp(f: &Filter) -> u64 {
-    f.counts()
-        .unwrap()
-        .iter()
-        .find(|(p, _)| *p == 17)
-        .map_or(0, |c| c.1)
-}
-
 #[test]
 fn counts_udp_with_tcx_and_with_the_clsact_fallback() {
-    if let Some(reason) = bpf_unusable() {
+    if let Some(reason) = common::bpf_unusable() {
         eprintln!("skipping: {reason}");
         return;
     }
@@ -53,25 +45,8 @@ fn counts_udp_with_tcx_and_with_the_clsact_fallback() {
             f.link().description()
         );
         v.send_from_ns(10);
-        let mut n = 0;
-        for _ in 0..300 {
-            n = udp(&f);
-            if n >= 10 {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let n = common::wait_for(10, || common::udp(&f.counts().unwrap()));
         assert!(n >= 10, "{mechanism:?}: {n} UDP packets counted of 10 sent");
         drop(f);
     }
-}
-
-/// Why bpf() cannot be used by this process, if it cannot (not root, no BPF syscall).
-fn bpf_unusable() -> Option<String> {
-    // A feature probe first: it raises RLIMIT_MEMLOCK where the kernel needs that.
-    let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
-    let attr = oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1);
-    oxbpf::sys::bpf::map_create(&attr)
-        .err()
-        .map(|e| format!("bpf() is not usable here ({e}); run the tests as root"))
 }

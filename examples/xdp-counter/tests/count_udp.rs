@@ -1,13 +1,14 @@
 //! XDP on the host end of a veth into a test namespace: datagrams sent from inside the
 //! namespace are counted as UDP (17). Needs root and iproute2; skips otherwise.
 
+#[path = "../../tc-filter/tests/common/mod.rs"]
 mod common;
 
 use oxbpf::attach::xdp::XdpMode;
 
 #[test]
 fn counts_datagrams_from_the_namespace_as_udp() {
-    if let Some(reason) = bpf_unusable() {
+    if let Some(reason) = common::bpf_unusable() {
         eprintln!("skipping: {reason}");
         return;
     }
@@ -29,30 +30,8 @@ fn counts_datagrams_from_the_namespace_as_udp() {
             counter.link().description()
         );
         v.send_from_ns(20);
-        let mut udp = 0;
-        for _ in 0..300 {
-            udp = counter
-                .counts()
-                .unwrap()
-                .iter()
-                .find(|(p, _)| *p == 17)
-                .map_or(0, |c| c.1);
-            if udp >= 20 {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let udp = common::wait_for(20, || common::udp(&counter.counts().unwrap()));
         assert!(udp >= 20, "{mode:?}: {udp} UDP packets counted of 20 sent");
         drop(counter);
     }
-}
-
-/// Why bpf() cannot be used by this process, if it cannot (not root, no BPF syscall).
-fn bpf_unusable() -> Option<String> {
-    // A feature probe first: it raises RLIMIT_MEMLOCK where the kernel needs that.
-    let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
-    let attr = oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1);
-    oxbpf::sys::bpf::map_create(&attr)
-        .err()
-        .map(|e| format!("bpf() is not usable here ({e}); run the tests as root"))
 }

@@ -1,5 +1,7 @@
 //! A throwaway network namespace joined to this one by a veth pair, removed on drop.
 //! Traffic goes only to addresses inside it (10.x.y.1 on the host end, .2 inside).
+//! Shared by the tc-filter and xdp-counter tests (xdp-counter includes this file with
+//! `#[path]`).
 
 #![allow(dead_code)]
 
@@ -99,4 +101,36 @@ impl Drop for Veth {
         let _ = ip(&["link", "del", &self.host]);
         let _ = ip(&["netns", "del", &self.ns]);
     }
+}
+
+/// Why bpf() cannot be used by this process, if it cannot (not root, no BPF syscall).
+pub fn bpf_unusable() -> Option<String> {
+    // A feature probe first: it raises RLIMIT_MEMLOCK where the kernel needs that.
+    let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
+    let attr = oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1);
+    oxbpf::sys::bpf::map_create(&attr)
+        .err()
+        .map(|e| format!("bpf() is not usable here ({e}); run the tests as root"))
+}
+
+/// The UDP (protocol 17) count in `counts`' per-protocol list, 0 when absent.
+pub fn udp<P: Copy + Into<u32>>(counts: &[(P, u64)]) -> u64 {
+    counts
+        .iter()
+        .find(|(p, _)| (*p).into() == 17)
+        .map_or(0, |c| c.1)
+}
+
+/// Polls `count` every 10 ms, up to 300 times, until it reaches `want`; returns the last
+/// value read.
+pub fn wait_for(want: u64, mut count: impl FnMut() -> u64) -> u64 {
+    let mut n = 0;
+    for _ in 0..300 {
+        n = count();
+        if n >= want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    n
 }
