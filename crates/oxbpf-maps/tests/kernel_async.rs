@@ -7,93 +7,37 @@
 
 use std::time::Duration;
 
-use oxbpf_asm::{CLASS_ALU64, CLASS_JMP, Insn, SRC_K, SRC_X, insns_to_bytes};
+mod common;
+
+use oxbpf_asm::Insn;
 use oxbpf_maps::{
     AsyncPerfBuffer, AsyncRingBuf, Map, PerfBuffer, PerfBufferOptions, RingBuf, map_type,
 };
 use oxbpf_sys::ProgFd;
-use oxbpf_sys::bpf::{self, MapCreate, ProgLoad};
 
-const BPF_PROG_TYPE_XDP: u32 = 6;
+use common::{add_imm, create, ld_map, load, mov_reg, read_packet, run, stx_dw};
+
 const PERF_EVENT_OUTPUT: i32 = 25;
 const RINGBUF_OUTPUT: i32 = 130;
 
-fn create(name: &str, t: u32, k: u32, v: u32, n: u32) -> Option<Map> {
-    let _ = oxbpf_sys::raise_memlock_rlimit();
-    let mut attr = MapCreate::new(t, k, v, n);
-    attr.map_name = bpf::object_name(name);
-    match bpf::map_create(&attr) {
-        Ok(fd) => Some(Map::from_fd(name, fd).expect("map info")),
-        Err(e) => {
-            eprintln!("skipping: cannot create map {name:?}: {e} (needs root / CAP_BPF)");
-            None
-        }
-    }
-}
-
-fn ldx_dw(dst: u8, src: u8, off: i16) -> Insn {
-    Insn::new(0x79, dst, src, off, 0)
-}
-fn stx_dw(dst: u8, off: i16, src: u8) -> Insn {
-    Insn::new(0x7b, dst, src, off, 0)
-}
-fn mov_reg(dst: u8, src: u8) -> Insn {
-    Insn::new(CLASS_ALU64 | 0xb0 | SRC_X, dst, src, 0, 0)
-}
-fn add_imm(dst: u8, imm: i32) -> Insn {
-    Insn::new(CLASS_ALU64 | SRC_K, dst, 0, 0, imm)
-}
-fn ldx_w(dst: u8, src: u8, off: i16) -> Insn {
-    Insn::new(0x61, dst, src, off, 0)
-}
-fn jgt_reg(dst: u8, src: u8, off: i16) -> Insn {
-    Insn::new(CLASS_JMP | 0x20 | SRC_X, dst, src, off, 0)
-}
 /// `w{dst} = imm` (BPF_ALU | BPF_MOV | BPF_K): zero-extends.
 fn mov32_imm(dst: u8, imm: i32) -> Insn {
     Insn::new(0x04 | 0xb0, dst, 0, 0, imm)
 }
 
-/// r6, r7 = the packet's first two u64s, the packet's 16 bytes at r10-16; a short packet
-/// jumps to the last two slots (return -1).
+/// r6, r7 = the packet's first two u64s, the packet's 16 bytes at r10-16, r2 = `map`,
+/// then `output`; a short packet jumps to the last two slots (return -1).
 fn program(name: &str, map: &Map, output: &[Insn]) -> ProgFd {
-    let mut p = vec![
-        ldx_w(2, 1, 0),
-        ldx_w(3, 1, 4),
-        mov_reg(4, 2),
-        add_imm(4, 16),
-        Insn::new(0, 0, 0, 0, 0), // patched: jgt to the failure exit
-        ldx_dw(6, 2, 0),
-        ldx_dw(7, 2, 8),
-        stx_dw(10, -16, 6),
-        stx_dw(10, -8, 7),
-    ];
-    p.extend(Insn::ld_imm64(2, 1, map.map_fd().raw() as u64));
+    // read_packet, two stores, ld_map (two slots), output, exit: then the failure exit.
+    let fail = (7 + 2 + 2 + output.len() + 1) as i16;
+    let mut p = read_packet(fail).to_vec();
+    p.extend([stx_dw(10, -16, 6), stx_dw(10, -8, 7)]);
+    p.extend(ld_map(2, map));
     p.extend_from_slice(output);
     p.push(Insn::exit());
-    let fail = p.len() as i16;
-    p[4] = jgt_reg(4, 3, fail - 5);
+    assert_eq!(p.len() as i16, fail, "failure exit slot");
     p.extend([Insn::mov64_imm(0, -1), Insn::exit()]);
-    let bytes = insns_to_bytes(&p);
-    let mut log = vec![0u8; 1 << 16];
-    let out = bpf::prog_load(
-        &ProgLoad {
-            prog_type: BPF_PROG_TYPE_XDP,
-            insns: &bytes,
-            license: "GPL",
-            name,
-            ..Default::default()
-        },
-        1,
-        &mut log,
-    );
-    match out.result {
-        Ok(p) => p,
-        Err(e) => panic!(
-            "loading {name}: {e}\n{}",
-            String::from_utf8_lossy(&log[..out.log_len])
-        ),
-    }
+    load(name, &p)
 }
 
 /// bpf_ringbuf_output(map, r10-16, 16, 0).
@@ -119,12 +63,6 @@ fn perf_prog(map: &Map) -> ProgFd {
         Insn::call_helper(PERF_EVENT_OUTPUT),
     ];
     program("async_perf", map, &out)
-}
-
-fn run(prog: &ProgFd, a: u64, b: u64) -> i64 {
-    let data = [a.to_ne_bytes(), b.to_ne_bytes()].concat();
-    let r = bpf::prog_test_run(prog.as_fd(), &mut [], &data).expect("BPF_PROG_TEST_RUN");
-    i64::from(r.retval as i32)
 }
 
 fn rec(d: &[u8]) -> (u64, u64) {
