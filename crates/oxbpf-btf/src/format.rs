@@ -47,7 +47,10 @@
 
 use std::fmt::Write as _;
 
-use crate::{Btf, Composite, Enum, Error, INT_BOOL, INT_CHAR, INT_SIGNED, Int, Kind, Type, TypeId};
+use crate::{
+    Btf, Composite, Enum, Error, INT_BOOL, INT_CHAR, INT_SIGNED, Int, Kind, Member, Type, TypeId,
+    Var, VarSecinfo,
+};
 
 /// How deeply types may nest (members, elements, modifiers) before formatting gives up.
 pub const MAX_FORMAT_DEPTH: u32 = 64;
@@ -140,6 +143,18 @@ pub fn write_json(
     ty: TypeId,
     bytes: &[u8],
 ) -> Result<(), FormatError> {
+    format_into(out, btf, ty, bytes, |f| f.value(ty, 0, 0))
+}
+
+/// Append to `out` what `write` makes of `bytes` as a value of type `ty` (after checking
+/// that the bytes hold the whole type); on error `out` is left as it was.
+fn format_into(
+    out: &mut String,
+    btf: &Btf<'_>,
+    ty: TypeId,
+    bytes: &[u8],
+    write: impl FnOnce(&mut Formatter<'_, '_, '_>) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
     let start = out.len();
     let mut f = Formatter {
         btf,
@@ -149,7 +164,7 @@ pub fn write_json(
         steps: 0,
         budget: MIN_FORMAT_BUDGET.max((bytes.len() as u64).saturating_mul(16)),
     };
-    let r = f.root_check().and_then(|()| f.value(ty, 0, 0));
+    let r = f.root_check().and_then(|()| write(&mut f));
     if r.is_err() {
         out.truncate(start);
     }
@@ -166,7 +181,7 @@ struct Formatter<'o, 'b, 'a> {
     budget: u64,
 }
 
-impl Formatter<'_, '_, '_> {
+impl<'a> Formatter<'_, '_, 'a> {
     /// Name the root type (not an inner member) when the whole buffer is too short.
     fn root_check(&self) -> Result<(), FormatError> {
         if let Ok(size) = self.btf.resolve_size(self.root) {
@@ -204,18 +219,32 @@ impl Formatter<'_, '_, '_> {
             | Type::Const(r)
             | Type::Restrict(r)
             | Type::TypeTag(r) => self.value(r.ty, pos, depth + 1),
-            Type::Int(t) => self.int(id, &ty, &t, pos, 0),
-            Type::Enum(e) | Type::Enum64(e) => self.enumeration(id, &ty, &e, pos, 0),
+            Type::Int(t) => {
+                let v = self.int(id, &ty, &t, pos, 0)?;
+                self.json_scalar(v);
+                Ok(())
+            }
+            Type::Enum(e) | Type::Enum64(e) => {
+                let v = self.enumeration(id, &ty, &e, pos, 0)?;
+                self.json_scalar(v);
+                Ok(())
+            }
             Type::Ptr(_) => {
-                let off = self.aligned(id, &ty, pos)?;
-                self.check(id, &ty, off, 8)?;
-                let v = self.read_le(off, 8);
+                let v = self.pointer(id, &ty, pos)?;
                 let _ = write!(self.out, "\"0x{v:x}\"");
                 Ok(())
             }
             Type::Float(fl) => {
                 let off = self.aligned(id, &ty, pos)?;
-                self.float(id, &ty, off, fl.size)
+                match self.float(id, &ty, off, fl.size)? {
+                    v @ (FloatValue::F32(_) | FloatValue::F64(_)) => {
+                        let _ = write!(self.out, "{v}");
+                    }
+                    v => {
+                        let _ = write!(self.out, "\"{v}\"");
+                    }
+                }
+                Ok(())
             }
             Type::Array(a) => {
                 let off = self.aligned(id, &ty, pos)?;
@@ -241,7 +270,7 @@ impl Formatter<'_, '_, '_> {
                 let off = self.aligned(id, &ty, pos)?;
                 self.check(id, &ty, off, u64::from(c.size))?;
                 self.out.push('{');
-                self.fields(&c, off * 8, depth, &mut true)?;
+                self.fields(&c, off * 8, depth)?;
                 self.out.push('}');
                 Ok(())
             }
@@ -252,20 +281,8 @@ impl Formatter<'_, '_, '_> {
                 let mut first = true;
                 for vsi in d.vars() {
                     let vsi = vsi?;
-                    let var = match self.btf.type_by_id(vsi.ty)? {
-                        Type::Var(v) => v,
-                        Type::Func(_) => continue,
-                        other => {
-                            return Err(unsupported(
-                                id,
-                                &ty,
-                                format!(
-                                    "secinfo names type {} of kind {:?}, not a VAR",
-                                    vsi.ty,
-                                    other.kind()
-                                ),
-                            ));
-                        }
+                    let Some(var) = self.secinfo_var(id, &ty, &vsi)? else {
+                        continue;
                     };
                     if !first {
                         self.out.push(',');
@@ -288,78 +305,151 @@ impl Formatter<'_, '_, '_> {
                 Ok(())
             }
             Type::Void | Type::Func(_) | Type::FuncProto(_) | Type::Fwd(_) | Type::DeclTag(_) => {
-                Err(FormatError::NotAValue {
-                    id,
-                    name: ty.name().to_owned(),
-                    kind: ty.kind(),
-                })
+                Err(not_a_value(id, &ty))
             }
         }
     }
 
     /// Write the members of `c` (at bit position `base`) as `"name":value` pairs,
     /// flattening anonymous struct/union members.
-    fn fields(
+    fn fields(&mut self, c: &Composite<'_>, base: u64, depth: u32) -> Result<(), FormatError> {
+        let mut first = true;
+        self.each_member(c, base, depth, &mut |f, m, pos, depth| {
+            if !first {
+                f.out.push(',');
+            }
+            first = false;
+            write_str(f.out, m.name);
+            f.out.push(':');
+            if m.bitfield_size == 0 {
+                f.value(m.ty, pos, depth + 1)
+            } else {
+                let v = f.bitfield(m, pos, depth)?;
+                f.json_scalar(v);
+                Ok(())
+            }
+        })
+    }
+
+    /// Call `visit` with each named member of `c` (at bit position `base`), its bit
+    /// position and the depth it is at; the fields of anonymous struct/union members are
+    /// visited in their place (flattened), other anonymous members (unnamed bitfields:
+    /// padding, not data) skipped.
+    fn each_member<F>(
         &mut self,
         c: &Composite<'_>,
         base: u64,
         depth: u32,
-        first: &mut bool,
-    ) -> Result<(), FormatError> {
+        visit: &mut F,
+    ) -> Result<(), FormatError>
+    where
+        F: FnMut(&mut Self, &Member<'_>, u64, u32) -> Result<(), FormatError>,
+    {
         for m in c.members() {
             let m = m?;
             let pos = base + u64::from(m.bit_offset);
             if m.name.is_empty() {
-                let inner_id = self.btf.skip_mods_and_typedefs(m.ty)?;
-                let inner_ty = self.btf.type_by_id(inner_id)?;
-                if let Type::Struct(inner) | Type::Union(inner) = inner_ty {
-                    self.enter(inner_id, depth + 1)?;
-                    let off = self.aligned(inner_id, &inner_ty, pos)?;
-                    self.check(inner_id, &inner_ty, off, u64::from(inner.size))?;
-                    self.fields(&inner, pos, depth + 1, first)?;
+                if let Some(inner) = self.anonymous_composite(&m, pos, depth)? {
+                    self.each_member(&inner, pos, depth + 1, visit)?;
                 }
-                // Other anonymous members are unnamed bitfields: padding, not data.
                 continue;
             }
-            if !*first {
-                self.out.push(',');
-            }
-            *first = false;
-            write_str(self.out, m.name);
-            self.out.push(':');
-            if m.bitfield_size == 0 {
-                self.value(m.ty, pos, depth + 1)?;
-            } else {
-                self.enter(m.ty, depth + 1)?;
-                let id = self.btf.skip_mods_and_typedefs(m.ty)?;
-                let ty = self.btf.type_by_id(id)?;
-                match ty {
-                    Type::Int(t) => self.int(id, &ty, &t, pos, m.bitfield_size)?,
-                    Type::Enum(e) | Type::Enum64(e) => {
-                        self.enumeration(id, &ty, &e, pos, m.bitfield_size)?
-                    }
-                    _ => {
-                        return Err(unsupported(
-                            id,
-                            &ty,
-                            format!("member {:?} is a bitfield of a non-integer type", m.name),
-                        ));
-                    }
-                }
-            }
+            visit(self, &m, pos, depth)?;
         }
         Ok(())
     }
 
+    /// Write a scalar as JSON: ints wider than 64 bits and enumerator names as strings.
+    fn json_scalar(&mut self, v: Scalar<'_>) {
+        match v {
+            Scalar::Enumerator(name) => write_str(self.out, name),
+            Scalar::Int(n, true) => {
+                let _ = write!(self.out, "\"{n}\"");
+            }
+            v => {
+                let _ = write!(self.out, "{v}");
+            }
+        }
+    }
+
+    /// For an anonymous member at bit `pos`: the struct/union whose fields are flattened
+    /// into the parent (checked to be in the input), or `None` for an unnamed bitfield.
+    fn anonymous_composite(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        depth: u32,
+    ) -> Result<Option<Composite<'a>>, FormatError> {
+        let inner_id = self.btf.skip_mods_and_typedefs(m.ty)?;
+        let inner_ty = self.btf.type_by_id(inner_id)?;
+        let (Type::Struct(inner) | Type::Union(inner)) = inner_ty else {
+            return Ok(None);
+        };
+        self.enter(inner_id, depth + 1)?;
+        let off = self.aligned(inner_id, &inner_ty, pos)?;
+        self.check(inner_id, &inner_ty, off, u64::from(inner.size))?;
+        Ok(Some(inner))
+    }
+
+    /// Read bitfield member `m` (an int or enum) at bit `pos`.
+    fn bitfield(
+        &mut self,
+        m: &Member<'_>,
+        pos: u64,
+        depth: u32,
+    ) -> Result<Scalar<'a>, FormatError> {
+        self.enter(m.ty, depth + 1)?;
+        let id = self.btf.skip_mods_and_typedefs(m.ty)?;
+        let ty = self.btf.type_by_id(id)?;
+        match ty {
+            Type::Int(t) => self.int(id, &ty, &t, pos, m.bitfield_size),
+            Type::Enum(e) | Type::Enum64(e) => self.enumeration(id, &ty, &e, pos, m.bitfield_size),
+            _ => Err(unsupported(
+                id,
+                &ty,
+                format!("member {:?} is a bitfield of a non-integer type", m.name),
+            )),
+        }
+    }
+
+    /// The VAR a DATASEC entry names, or `None` for a FUNC (as in `.ksyms`).
+    fn secinfo_var(
+        &self,
+        id: TypeId,
+        ty: &Type<'_>,
+        vsi: &VarSecinfo,
+    ) -> Result<Option<Var<'a>>, FormatError> {
+        match self.btf.type_by_id(vsi.ty)? {
+            Type::Var(v) => Ok(Some(v)),
+            Type::Func(_) => Ok(None),
+            other => Err(unsupported(
+                id,
+                ty,
+                format!(
+                    "secinfo names type {} of kind {:?}, not a VAR",
+                    vsi.ty,
+                    other.kind()
+                ),
+            )),
+        }
+    }
+
+    /// The 8-byte pointer value at bit `pos`.
+    fn pointer(&self, id: TypeId, ty: &Type<'_>, pos: u64) -> Result<u128, FormatError> {
+        let off = self.aligned(id, ty, pos)?;
+        self.check(id, ty, off, 8)?;
+        Ok(self.read_le(off, 8))
+    }
+
     /// Read an int (or an int bitfield of `bitfield` bits, if non-zero) at bit `pos`.
     fn int(
-        &mut self,
+        &self,
         id: TypeId,
         ty: &Type<'_>,
         t: &Int<'_>,
         pos: u64,
         bitfield: u8,
-    ) -> Result<(), FormatError> {
+    ) -> Result<Scalar<'a>, FormatError> {
         if t.size == 0 || t.size > 16 {
             return Err(unsupported(
                 id,
@@ -390,37 +480,26 @@ impl Formatter<'_, '_, '_> {
             ));
         }
         let raw = self.read_bits(id, ty, start, nbits)?;
-        let signed = t.encoding & INT_SIGNED != 0;
-        let value = if signed {
-            sign_extend(raw, nbits)
-        } else {
-            raw as i128
-        };
         if t.encoding & INT_BOOL != 0 {
-            self.out.push_str(if raw != 0 { "true" } else { "false" });
-        } else if t.size > 8 || nbits > 64 {
-            if signed {
-                let _ = write!(self.out, "\"{value}\"");
-            } else {
-                let _ = write!(self.out, "\"{raw}\"");
-            }
-        } else if signed {
-            let _ = write!(self.out, "{value}");
-        } else {
-            let _ = write!(self.out, "{raw}");
+            return Ok(Scalar::Bool(raw != 0));
         }
-        Ok(())
+        let n = if t.encoding & INT_SIGNED != 0 {
+            Num::Signed(sign_extend(raw, nbits))
+        } else {
+            Num::Unsigned(raw)
+        };
+        Ok(Scalar::Int(n, t.size > 8 || nbits > 64))
     }
 
     /// Read an enum (or an enum bitfield of `bitfield` bits) at bit `pos`.
     fn enumeration(
-        &mut self,
+        &self,
         id: TypeId,
         ty: &Type<'_>,
-        e: &Enum<'_>,
+        e: &Enum<'a>,
         pos: u64,
         bitfield: u8,
-    ) -> Result<(), FormatError> {
+    ) -> Result<Scalar<'a>, FormatError> {
         if !matches!(e.size, 1 | 2 | 4 | 8) {
             return Err(unsupported(
                 id,
@@ -447,15 +526,20 @@ impl Formatter<'_, '_, '_> {
         for v in e.values() {
             let (name, v) = v?;
             if v == value || (v as u128) & mask == raw {
-                write_str(self.out, name);
-                return Ok(());
+                return Ok(Scalar::Enumerator(name));
             }
         }
-        let _ = write!(self.out, "{value}");
-        Ok(())
+        Ok(Scalar::EnumValue(value))
     }
 
-    fn float(&mut self, id: TypeId, ty: &Type<'_>, off: u64, size: u32) -> Result<(), FormatError> {
+    /// Read a float of `size` bytes at byte `off`.
+    fn float(
+        &self,
+        id: TypeId,
+        ty: &Type<'_>,
+        off: u64,
+        size: u32,
+    ) -> Result<FloatValue, FormatError> {
         if size == 0 || size > 16 {
             return Err(unsupported(
                 id,
@@ -469,23 +553,18 @@ impl Formatter<'_, '_, '_> {
             2 => f64::from(f16_to_f32(raw as u16)),
             4 => f64::from(f32::from_bits(raw as u32)),
             8 => f64::from_bits(raw as u64),
-            _ => {
-                let _ = write!(self.out, "\"0x{raw:x}\"");
-                return Ok(());
-            }
+            _ => return Ok(FloatValue::Raw(raw)),
         };
-        if v.is_nan() {
-            self.out.push_str("\"nan\"");
+        Ok(if v.is_nan() {
+            FloatValue::Nan
         } else if v.is_infinite() {
-            self.out
-                .push_str(if v > 0.0 { "\"inf\"" } else { "\"-inf\"" });
+            FloatValue::Inf(v > 0.0)
         } else if size == 8 {
-            let _ = write!(self.out, "{v:?}");
+            FloatValue::F64(v)
         } else {
             // Shortest text that reads back as the same f32 (f16 values are exact in f32).
-            let _ = write!(self.out, "{:?}", v as f32);
-        }
-        Ok(())
+            FloatValue::F32(v as f32)
+        })
     }
 
     /// Whether an array element type `id` makes the array a C string.
@@ -593,6 +672,82 @@ impl Formatter<'_, '_, '_> {
             v |= u128::from((byte >> (bit % 8)) & 1) << k;
         }
         Ok(v)
+    }
+}
+
+/// An int or enum value read from the bytes and checked, before a mode spells it; its
+/// `Display` is the spelling both modes share.
+enum Scalar<'a> {
+    /// A `BOOL`-encoded int: `true`/`false`.
+    Bool(bool),
+    /// An int, and whether it is wider than 64 bits (JSON quotes those).
+    Int(Num, bool),
+    /// An enum value that matches this enumerator.
+    Enumerator(&'a str),
+    /// An enum value that matches no enumerator.
+    EnumValue(i128),
+}
+
+impl std::fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(n, _) => write!(f, "{n}"),
+            Scalar::Enumerator(name) => f.write_str(name),
+            Scalar::EnumValue(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// An int's value, per its encoding.
+enum Num {
+    /// Sign-extended.
+    Signed(i128),
+    /// Zero-extended.
+    Unsigned(u128),
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Signed(v) => write!(f, "{v}"),
+            Num::Unsigned(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A float value; its `Display` is the unquoted spelling (JSON quotes all but numbers).
+enum FloatValue {
+    /// Not a number: `nan`.
+    Nan,
+    /// Infinity, positive if true: `inf` / `-inf`.
+    Inf(bool),
+    /// An 8-byte float: shortest text that reads back.
+    F64(f64),
+    /// A 2- or 4-byte float: shortest text that reads back as the same f32.
+    F32(f32),
+    /// Another size (x86 `long double`): `0x...` of the raw bytes.
+    Raw(u128),
+}
+
+impl std::fmt::Display for FloatValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FloatValue::Nan => f.write_str("nan"),
+            FloatValue::Inf(true) => f.write_str("inf"),
+            FloatValue::Inf(false) => f.write_str("-inf"),
+            FloatValue::F64(v) => write!(f, "{v:?}"),
+            FloatValue::F32(v) => write!(f, "{v:?}"),
+            FloatValue::Raw(raw) => write!(f, "0x{raw:x}"),
+        }
+    }
+}
+
+fn not_a_value(id: TypeId, ty: &Type<'_>) -> FormatError {
+    FormatError::NotAValue {
+        id,
+        name: ty.name().to_owned(),
+        kind: ty.kind(),
     }
 }
 

@@ -34,8 +34,8 @@
 
 use std::fmt::Write as _;
 
-use super::{FormatError, Formatter, MIN_FORMAT_BUDGET, f16_to_f32, sign_extend, unsupported};
-use crate::{Btf, Composite, Enum, INT_BOOL, INT_SIGNED, Int, Type, TypeId};
+use super::{FormatError, Formatter, format_into, not_a_value};
+use crate::{Btf, Composite, Type, TypeId};
 
 /// Format `bytes` as a value of type `ty` into a new C-like text string.
 pub fn to_text(btf: &Btf<'_>, ty: TypeId, bytes: &[u8]) -> Result<String, FormatError> {
@@ -52,20 +52,7 @@ pub fn write_text(
     ty: TypeId,
     bytes: &[u8],
 ) -> Result<(), FormatError> {
-    let start = out.len();
-    let mut f = Formatter {
-        btf,
-        out,
-        bytes,
-        root: ty,
-        steps: 0,
-        budget: MIN_FORMAT_BUDGET.max((bytes.len() as u64).saturating_mul(16)),
-    };
-    let r = f.root_check().and_then(|()| Text(&mut f).value(ty, 0, 0));
-    if r.is_err() {
-        out.truncate(start);
-    }
-    r
+    format_into(out, btf, ty, bytes, |f| Text(f).value(ty, 0, 0))
 }
 
 /// The text writer, borrowing the JSON formatter's reading and checking helpers.
@@ -81,18 +68,26 @@ impl Text<'_, '_, '_, '_> {
             | Type::Const(r)
             | Type::Restrict(r)
             | Type::TypeTag(r) => self.value(r.ty, pos, depth + 1),
-            Type::Int(t) => self.int(id, &ty, &t, pos, 0),
-            Type::Enum(e) | Type::Enum64(e) => self.enumeration(id, &ty, &e, pos, 0),
+            Type::Int(t) => {
+                let v = self.0.int(id, &ty, &t, pos, 0)?;
+                let _ = write!(self.0.out, "{v}");
+                Ok(())
+            }
+            Type::Enum(e) | Type::Enum64(e) => {
+                let v = self.0.enumeration(id, &ty, &e, pos, 0)?;
+                let _ = write!(self.0.out, "{v}");
+                Ok(())
+            }
             Type::Ptr(_) => {
-                let off = self.0.aligned(id, &ty, pos)?;
-                self.0.check(id, &ty, off, 8)?;
-                let v = self.0.read_le(off, 8);
+                let v = self.0.pointer(id, &ty, pos)?;
                 let _ = write!(self.0.out, "0x{v:x}");
                 Ok(())
             }
             Type::Float(fl) => {
                 let off = self.0.aligned(id, &ty, pos)?;
-                self.float(id, &ty, off, fl.size)
+                let v = self.0.float(id, &ty, off, fl.size)?;
+                let _ = write!(self.0.out, "{v}");
+                Ok(())
             }
             Type::Array(a) => {
                 let off = self.0.aligned(id, &ty, pos)?;
@@ -122,9 +117,7 @@ impl Text<'_, '_, '_, '_> {
                 self.0.check(id, &ty, off, u64::from(c.size))?;
                 let mark = self.0.out.len();
                 self.0.out.push_str("{ ");
-                let mut any = false;
-                self.fields(&c, off * 8, depth, &mut any)?;
-                if any {
+                if self.fields(&c, off * 8, depth)? {
                     self.0.out.push('}');
                 } else {
                     self.0.out.truncate(mark);
@@ -140,20 +133,8 @@ impl Text<'_, '_, '_, '_> {
                 let mut any = false;
                 for vsi in d.vars() {
                     let vsi = vsi?;
-                    let var = match self.0.btf.type_by_id(vsi.ty)? {
-                        Type::Var(v) => v,
-                        Type::Func(_) => continue,
-                        other => {
-                            return Err(unsupported(
-                                id,
-                                &ty,
-                                format!(
-                                    "secinfo names type {} of kind {:?}, not a VAR",
-                                    vsi.ty,
-                                    other.kind()
-                                ),
-                            ));
-                        }
+                    let Some(var) = self.0.secinfo_var(id, &ty, &vsi)? else {
+                        continue;
                     };
                     any = true;
                     let _ = write!(self.0.out, ".{} = ", var.name);
@@ -173,180 +154,29 @@ impl Text<'_, '_, '_, '_> {
                 self.value(v.ty, pos, depth + 1)
             }
             Type::Void | Type::Func(_) | Type::FuncProto(_) | Type::Fwd(_) | Type::DeclTag(_) => {
-                Err(FormatError::NotAValue {
-                    id,
-                    name: ty.name().to_owned(),
-                    kind: ty.kind(),
-                })
+                Err(not_a_value(id, &ty))
             }
         }
     }
 
-    /// Write `.name = value, ` for each member, flattening anonymous struct/union members.
-    fn fields(
-        &mut self,
-        c: &Composite<'_>,
-        base: u64,
-        depth: u32,
-        any: &mut bool,
-    ) -> Result<(), FormatError> {
-        for m in c.members() {
-            let m = m?;
-            let pos = base + u64::from(m.bit_offset);
-            if m.name.is_empty() {
-                let inner_id = self.0.btf.skip_mods_and_typedefs(m.ty)?;
-                let inner_ty = self.0.btf.type_by_id(inner_id)?;
-                if let Type::Struct(inner) | Type::Union(inner) = inner_ty {
-                    self.0.enter(inner_id, depth + 1)?;
-                    let off = self.0.aligned(inner_id, &inner_ty, pos)?;
-                    self.0
-                        .check(inner_id, &inner_ty, off, u64::from(inner.size))?;
-                    self.fields(&inner, pos, depth + 1, any)?;
+    /// Write `.name = value, ` for each member, flattening anonymous struct/union members;
+    /// whether there was any.
+    fn fields(&mut self, c: &Composite<'_>, base: u64, depth: u32) -> Result<bool, FormatError> {
+        let mut any = false;
+        self.0
+            .each_member(c, base, depth, &mut |f, m, pos, depth| {
+                any = true;
+                let _ = write!(f.out, ".{} = ", m.name);
+                if m.bitfield_size == 0 {
+                    Text(f).value(m.ty, pos, depth + 1)?;
+                } else {
+                    let v = f.bitfield(m, pos, depth)?;
+                    let _ = write!(f.out, "{v}");
                 }
-                continue;
-            }
-            *any = true;
-            let _ = write!(self.0.out, ".{} = ", m.name);
-            if m.bitfield_size == 0 {
-                self.value(m.ty, pos, depth + 1)?;
-            } else {
-                self.0.enter(m.ty, depth + 1)?;
-                let id = self.0.btf.skip_mods_and_typedefs(m.ty)?;
-                let ty = self.0.btf.type_by_id(id)?;
-                match ty {
-                    Type::Int(t) => self.int(id, &ty, &t, pos, m.bitfield_size)?,
-                    Type::Enum(e) | Type::Enum64(e) => {
-                        self.enumeration(id, &ty, &e, pos, m.bitfield_size)?
-                    }
-                    _ => {
-                        return Err(unsupported(
-                            id,
-                            &ty,
-                            format!("member {:?} is a bitfield of a non-integer type", m.name),
-                        ));
-                    }
-                }
-            }
-            self.0.out.push_str(", ");
-        }
-        Ok(())
-    }
-
-    fn int(
-        &mut self,
-        id: TypeId,
-        ty: &Type<'_>,
-        t: &Int<'_>,
-        pos: u64,
-        bitfield: u8,
-    ) -> Result<(), FormatError> {
-        if t.size == 0 || t.size > 16 {
-            return Err(unsupported(
-                id,
-                ty,
-                format!("int size {} (want 1..=16 bytes)", t.size),
-            ));
-        }
-        let (start, nbits) = if bitfield > 0 {
-            (pos, u32::from(bitfield))
-        } else {
-            if t.bits == 0 || u32::from(t.bit_offset) + u32::from(t.bits) > t.size * 8 {
-                return Err(unsupported(
-                    id,
-                    ty,
-                    format!(
-                        "int bit offset {} + bits {} do not fit in {} bytes",
-                        t.bit_offset, t.bits, t.size
-                    ),
-                ));
-            }
-            (pos + u64::from(t.bit_offset), u32::from(t.bits))
-        };
-        if nbits > 128 {
-            return Err(unsupported(
-                id,
-                ty,
-                format!("bitfield of {nbits} bits (max 128)"),
-            ));
-        }
-        let raw = self.0.read_bits(id, ty, start, nbits)?;
-        if t.encoding & INT_BOOL != 0 {
-            self.0.out.push_str(if raw != 0 { "true" } else { "false" });
-        } else if t.encoding & INT_SIGNED != 0 {
-            let _ = write!(self.0.out, "{}", sign_extend(raw, nbits));
-        } else {
-            let _ = write!(self.0.out, "{raw}");
-        }
-        Ok(())
-    }
-
-    fn enumeration(
-        &mut self,
-        id: TypeId,
-        ty: &Type<'_>,
-        e: &Enum<'_>,
-        pos: u64,
-        bitfield: u8,
-    ) -> Result<(), FormatError> {
-        if !matches!(e.size, 1 | 2 | 4 | 8) {
-            return Err(unsupported(
-                id,
-                ty,
-                format!("enum size {} (want 1, 2, 4 or 8 bytes)", e.size),
-            ));
-        }
-        let nbits = if bitfield > 0 {
-            u32::from(bitfield).min(64)
-        } else {
-            e.size * 8
-        };
-        let raw = self.0.read_bits(id, ty, pos, nbits)?;
-        let value = if e.signed {
-            sign_extend(raw, nbits)
-        } else {
-            raw as i128
-        };
-        let mask = (1u128 << nbits) - 1;
-        for v in e.values() {
-            let (name, v) = v?;
-            if v == value || (v as u128) & mask == raw {
-                self.0.out.push_str(name);
-                return Ok(());
-            }
-        }
-        let _ = write!(self.0.out, "{value}");
-        Ok(())
-    }
-
-    fn float(&mut self, id: TypeId, ty: &Type<'_>, off: u64, size: u32) -> Result<(), FormatError> {
-        if size == 0 || size > 16 {
-            return Err(unsupported(
-                id,
-                ty,
-                format!("float size {size} (want 1..=16 bytes)"),
-            ));
-        }
-        self.0.check(id, ty, off, u64::from(size))?;
-        let raw = self.0.read_le(off, size);
-        let v = match size {
-            2 => f64::from(f16_to_f32(raw as u16)),
-            4 => f64::from(f32::from_bits(raw as u32)),
-            8 => f64::from_bits(raw as u64),
-            _ => {
-                let _ = write!(self.0.out, "0x{raw:x}");
-                return Ok(());
-            }
-        };
-        if v.is_nan() {
-            self.0.out.push_str("nan");
-        } else if v.is_infinite() {
-            self.0.out.push_str(if v > 0.0 { "inf" } else { "-inf" });
-        } else if size == 8 {
-            let _ = write!(self.0.out, "{v:?}");
-        } else {
-            let _ = write!(self.0.out, "{:?}", v as f32);
-        }
-        Ok(())
+                f.out.push_str(", ");
+                Ok(())
+            })?;
+        Ok(any)
     }
 
     /// `len` bytes at byte `off` (bounds-checked) as a C string literal up to the first NUL.
@@ -379,7 +209,7 @@ impl Text<'_, '_, '_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BtfBuilder, INT_CHAR};
+    use crate::{BtfBuilder, INT_BOOL, INT_CHAR, INT_SIGNED};
 
     fn text(b: &BtfBuilder, ty: TypeId, bytes: &[u8]) -> Result<String, FormatError> {
         let blob = b.build();
