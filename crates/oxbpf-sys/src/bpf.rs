@@ -725,7 +725,12 @@ pub fn prog_test_run(prog: BorrowedFd<'_>, ctx: &mut [u8], data: &[u8]) -> Resul
         repeat: 0, // 0 runs once; syscall programs reject any other value
         ..Default::default()
     };
-    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
+    test_run(&mut a)
+}
+
+/// Runs `BPF_PROG_TEST_RUN` with `a` and returns what it reported.
+fn test_run(a: &mut TestRunAttr) -> Result<TestRun> {
+    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, a))?;
     Ok(TestRun {
         retval: a.retval,
         duration: a.duration,
@@ -748,14 +753,19 @@ struct IdAttr {
 /// `BPF_BTF_GET_FD_BY_ID`: opens the kernel BTF object with id `id` (vmlinux, a module's,
 /// or one loaded with `BPF_BTF_LOAD`).
 pub fn btf_get_fd_by_id(id: u32) -> Result<BtfFd> {
+    BtfFd::from_raw_checked(
+        "BPF_BTF_GET_FD_BY_ID",
+        get_fd_by_id(cmd::BTF_GET_FD_BY_ID, id),
+    )
+}
+
+/// One `BPF_*_GET_FD_BY_ID` command: the raw return (a new fd, or -1 with errno set).
+fn get_fd_by_id(cmd: u32, id: u32) -> i64 {
     let mut a = IdAttr {
         id,
         ..Default::default()
     };
-    BtfFd::from_raw_checked(
-        "BPF_BTF_GET_FD_BY_ID",
-        sys_bpf(cmd::BTF_GET_FD_BY_ID, &mut a),
-    )
+    sys_bpf(cmd, &mut a)
 }
 
 /// One `BPF_*_GET_NEXT_ID` command (`name` for errors): the smallest id of that object
@@ -906,13 +916,9 @@ pub fn prog_get_next_id(start: u32) -> Result<Option<u32>> {
 
 /// `BPF_PROG_GET_FD_BY_ID`: opens the loaded program with id `id`.
 pub fn prog_get_fd_by_id(id: u32) -> Result<ProgFd> {
-    let mut a = IdAttr {
-        id,
-        ..Default::default()
-    };
     ProgFd::from_raw_checked(
         "BPF_PROG_GET_FD_BY_ID",
-        sys_bpf(cmd::PROG_GET_FD_BY_ID, &mut a),
+        get_fd_by_id(cmd::PROG_GET_FD_BY_ID, id),
     )
 }
 
@@ -1464,6 +1470,22 @@ pub fn map_lookup_batch(
     }
 }
 
+/// Runs the batch command `cmd` (`call` for errors) with `a`; returns the elements it
+/// processed, also on failure (in the [`BatchError`]).
+fn batch_count(
+    call: &'static str,
+    cmd: u32,
+    a: &mut BatchAttr,
+) -> std::result::Result<u32, BatchError> {
+    match check(call, sys_bpf(cmd, a)) {
+        Ok(_) => Ok(a.count),
+        Err(source) => Err(BatchError {
+            processed: a.count,
+            source,
+        }),
+    }
+}
+
 /// `BPF_MAP_UPDATE_BATCH`: sets `count` elements from `keys` and `values` with
 /// `elem_flags`; returns how many were set.
 pub fn map_update_batch(
@@ -1481,16 +1503,7 @@ pub fn map_update_batch(
         elem_flags,
         ..Default::default()
     };
-    match check(
-        "BPF_MAP_UPDATE_BATCH",
-        sys_bpf(CMD_MAP_UPDATE_BATCH, &mut a),
-    ) {
-        Ok(_) => Ok(a.count),
-        Err(source) => Err(BatchError {
-            processed: a.count,
-            source,
-        }),
-    }
+    batch_count("BPF_MAP_UPDATE_BATCH", CMD_MAP_UPDATE_BATCH, &mut a)
 }
 
 /// `BPF_MAP_DELETE_BATCH`: deletes `count` keys from `keys`; returns how many were
@@ -1508,16 +1521,7 @@ pub fn map_delete_batch(
         elem_flags,
         ..Default::default()
     };
-    match check(
-        "BPF_MAP_DELETE_BATCH",
-        sys_bpf(CMD_MAP_DELETE_BATCH, &mut a),
-    ) {
-        Ok(_) => Ok(a.count),
-        Err(source) => Err(BatchError {
-            processed: a.count,
-            source,
-        }),
-    }
+    batch_count("BPF_MAP_DELETE_BATCH", CMD_MAP_DELETE_BATCH, &mut a)
 }
 
 /// `BPF_F_TEST_RUN_ON_CPU`.
@@ -1538,11 +1542,7 @@ pub fn prog_test_run_on_cpu(
         cpu: cpu.unwrap_or(0),
         ..Default::default()
     };
-    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
-    Ok(TestRun {
-        retval: a.retval,
-        duration: a.duration,
-    })
+    test_run(&mut a)
 }
 
 /// `BPF_F_TEST_XDP_LIVE_FRAMES` (5.18+).
@@ -1560,11 +1560,7 @@ pub fn prog_test_run_xdp_live(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) ->
         flags: TEST_XDP_LIVE_FRAMES,
         ..Default::default()
     };
-    check("BPF_PROG_TEST_RUN", sys_bpf(cmd::PROG_TEST_RUN, &mut a))?;
-    Ok(TestRun {
-        retval: a.retval,
-        duration: a.duration,
-    })
+    test_run(&mut a)
 }
 
 /// The buffers and options of a general `BPF_PROG_TEST_RUN` ([`prog_test_run_with`]).
@@ -1674,13 +1670,9 @@ pub fn map_get_next_id(start: u32) -> Result<Option<u32>> {
 
 /// `BPF_MAP_GET_FD_BY_ID`: opens the map with id `id`.
 pub fn map_get_fd_by_id(id: u32) -> Result<MapFd> {
-    let mut a = IdAttr {
-        id,
-        ..Default::default()
-    };
     MapFd::from_raw_checked(
         "BPF_MAP_GET_FD_BY_ID",
-        sys_bpf(CMD_MAP_GET_FD_BY_ID, &mut a),
+        get_fd_by_id(CMD_MAP_GET_FD_BY_ID, id),
     )
 }
 
@@ -1727,13 +1719,9 @@ pub fn link_get_next_id(start: u32) -> Result<Option<u32>> {
 
 /// `BPF_LINK_GET_FD_BY_ID` (5.8+): opens the link with id `id`.
 pub fn link_get_fd_by_id(id: u32) -> Result<LinkFd> {
-    let mut a = IdAttr {
-        id,
-        ..Default::default()
-    };
     LinkFd::from_raw_checked(
         "BPF_LINK_GET_FD_BY_ID",
-        sys_bpf(CMD_LINK_GET_FD_BY_ID, &mut a),
+        get_fd_by_id(CMD_LINK_GET_FD_BY_ID, id),
     )
 }
 
