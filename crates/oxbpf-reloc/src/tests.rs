@@ -2,52 +2,13 @@
 
 use oxbpf_asm::{CALL, Insn, PSEUDO_FUNC, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE};
 use oxbpf_btf::{BtfBuilder, BtfExtBuilder, Endian};
-use oxbpf_obj::{AttachPoint, ObjectSpec, ProgramSpec, ProgramType, SectionDef};
+use oxbpf_obj::ObjectSpec;
 
 use super::*;
 
-fn func(
-    name: &str,
-    section: &str,
-    offset: u64,
-    insns: Vec<Insn>,
-    relocs: Vec<Relocation>,
-) -> ProgramSpec {
-    let def = if section == ".text" {
-        SectionDef {
-            prog_type: ProgramType::UNSPEC,
-            expected_attach_type: None,
-            attach: AttachPoint::None,
-            sleepable: false,
-            autoload: false,
-        }
-    } else {
-        SectionDef::from_section_name(section).unwrap()
-    };
-    ProgramSpec {
-        name: name.into(),
-        section: section.into(),
-        section_offset: offset,
-        def,
-        insns,
-        relocations: relocs,
-    }
-}
-
-fn spec(programs: Vec<ProgramSpec>, subprograms: Vec<ProgramSpec>) -> ObjectSpec {
-    ObjectSpec {
-        license: "GPL".into(),
-        kernel_version: None,
-        programs,
-        subprograms,
-        maps: vec![],
-        globals: vec![],
-        btf: None,
-        btf_ext: None,
-        datasec_layout: Default::default(),
-        externs: vec![],
-    }
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{func, spec};
 
 /// `call` to a bpf function with the given imm.
 fn pcall(imm: i32) -> Insn {

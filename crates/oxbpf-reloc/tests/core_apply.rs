@@ -1,39 +1,15 @@
 //! apply_core over a linked program: records of each function's ELF section land on the
 //! function's placed instructions (entry and subprogram alike), as line_info does.
 
+mod common;
+
 use oxbpf_asm::{CALL, Insn};
 use oxbpf_btf::{BtfBuilder, BtfExtBuilder, CoreRelo, Endian, INT_SIGNED};
-use oxbpf_obj::{AttachPoint, ObjectSpec, ProgramSpec, ProgramType, RelocTarget, SectionDef};
+use oxbpf_obj::{ObjectSpec, RelocTarget};
 use oxbpf_reloc::core_relo::is_poisoned;
 use oxbpf_reloc::{Relocation, Targets, apply_core, link_program};
 
-fn func(
-    name: &str,
-    section: &str,
-    offset: u64,
-    insns: Vec<Insn>,
-    relocs: Vec<Relocation>,
-) -> ProgramSpec {
-    let def = if section == ".text" {
-        SectionDef {
-            prog_type: ProgramType::UNSPEC,
-            expected_attach_type: None,
-            attach: AttachPoint::None,
-            sleepable: false,
-            autoload: false,
-        }
-    } else {
-        SectionDef::from_section_name(section).unwrap()
-    };
-    ProgramSpec {
-        name: name.into(),
-        section: section.into(),
-        section_offset: offset,
-        def,
-        insns,
-        relocations: relocs,
-    }
-}
+use common::{func, spec};
 
 /// xdp: r1 = 0 (offset of s::a); call sub; exit. .text+16 sub: pad; pad; r0 = *(u32 *)(r1 + 4)
 /// (s::b), r0 = 1 (s::gone exists), exit.
@@ -121,16 +97,9 @@ fn object() -> ObjectSpec {
         vec![],
     );
     ObjectSpec {
-        license: "GPL".into(),
-        kernel_version: None,
-        programs: vec![prog],
-        subprograms: vec![pad, sub],
-        maps: vec![],
-        globals: vec![],
         btf: Some(b.build()),
         btf_ext: Some(ext.build(Endian::Little)),
-        datasec_layout: Default::default(),
-        externs: vec![],
+        ..spec(vec![prog], vec![pad, sub])
     }
 }
 

@@ -66,12 +66,20 @@ fn target_task() -> Vec<u8> {
     b.build()
 }
 
+/// The local and the target BTF, parsed from their raw bytes.
+fn parse(bytes: &[Vec<u8>; 2]) -> [Btf<'_>; 2] {
+    [
+        Btf::parse(&bytes[0]).unwrap(),
+        Btf::parse(&bytes[1]).unwrap(),
+    ]
+}
+
 #[test]
 fn field_byte_offset_follows_target_layout_through_flavour() {
     let (mut b, t) = local_task();
     let r = relo(&mut b, t, "0:0", ReloKind::FieldByteOffset);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!(ex.local, "task_struct___mine::pid");
     assert_eq!((ex.result.orig_val, ex.result.new_val), (0, 12));
@@ -81,13 +89,7 @@ fn field_byte_offset_follows_target_layout_through_flavour() {
     assert_eq!(ex.candidates[0].path, "task_struct::pid");
 
     // ldx w r1 = *(u32 *)(r1 + 0) becomes +12.
-    let mut insns = vec![Insn {
-        code: 0x61,
-        dst: 1,
-        src: 1,
-        off: 0,
-        imm: 0,
-    }];
+    let mut insns = vec![Insn::new(0x61, 1, 1, 0, 0)];
     patch_insn(&mut insns, 0, &ex.result).unwrap();
     assert_eq!(insns[0].off, 12);
     assert_eq!(insns[0].code, 0x61);
@@ -98,8 +100,8 @@ fn array_element_offset_and_size() {
     let (mut b, t) = local_task();
     let off = relo(&mut b, t, "0:1:3", ReloKind::FieldByteOffset);
     let sz = relo(&mut b, t, "0:1", ReloKind::FieldByteSize);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &off, &tg).unwrap();
     assert_eq!(ex.local, "task_struct___mine::comm[3]");
@@ -120,8 +122,8 @@ fn missing_field_poisons_but_exists_gives_zero() {
     let off = relo(&mut b, t, "0:1", ReloKind::FieldByteOffset);
     let ex_r = relo(&mut b, t, "0:1", ReloKind::FieldExists);
     let have = relo(&mut b, t, "0:0", ReloKind::FieldExists);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &off, &tg).unwrap();
     assert!(ex.result.poison);
@@ -131,13 +133,7 @@ fn missing_field_poisons_but_exists_gives_zero() {
         "{}",
         ex.candidates[0].reason
     );
-    let mut insns = vec![Insn {
-        code: 0x61,
-        dst: 1,
-        src: 1,
-        off: 4,
-        imm: 0,
-    }];
+    let mut insns = vec![Insn::new(0x61, 1, 1, 4, 0)];
     patch_insn(&mut insns, 0, &ex.result).unwrap();
     assert!(is_poisoned(&insns[0]));
     assert_eq!(insns[0].imm, POISON_HELPER);
@@ -160,8 +156,8 @@ fn no_candidate_type_poisons_field_and_zeroes_type_kinds() {
     let f = relo(&mut b, t, "0:0", ReloKind::FieldByteOffset);
     let e = relo(&mut b, t, "0", ReloKind::TypeExists);
     let s = relo(&mut b, t, "0", ReloKind::TypeSize);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &f, &tg).unwrap();
     assert!(ex.result.poison);
@@ -190,8 +186,8 @@ fn type_kinds_size_ids_and_matches() {
     let tid = relo(&mut b, t, "0", ReloKind::TypeIdTarget);
     let lid = relo(&mut b, t, "0", ReloKind::TypeIdLocal);
     let matches = relo(&mut b, t, "0", ReloKind::TypeMatches);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let v = |r| {
         let ex = calc_relo(&local, r, &tg).unwrap();
@@ -212,8 +208,8 @@ fn type_matches_rejects_differently_sized_member() {
     let t = b.add_struct("task_struct", 8, &[("pid", long, 0)]);
     let m = relo(&mut b, t, "0", ReloKind::TypeMatches);
     let c = relo(&mut b, t, "0", ReloKind::TypeExists);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &m, &tg).unwrap();
     assert_eq!(ex.result.new_val, 0);
@@ -231,8 +227,8 @@ fn field_signed_and_incompatible_member_type() {
     let t = b.add_struct("task_struct", 16, &[("flags", int, 0), ("pid", ptr, 64)]);
     let s = relo(&mut b, t, "0:0", ReloKind::FieldSigned);
     let bad = relo(&mut b, t, "0:1", ReloKind::FieldByteOffset);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &s, &tg).unwrap();
     assert_eq!((ex.result.orig_val, ex.result.new_val), (1, 0));
@@ -267,8 +263,8 @@ fn bitfield_offsets_shifts_and_load_size() {
         16,
         &[("x", tl, 0, 0), ("pad", tu, 64, 30), ("b", tu, 94, 5)],
     );
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let v: Vec<(u64, u64)> = rs
         .iter()
@@ -307,8 +303,8 @@ fn flexible_array_index_past_zero_length() {
         16,
         &[("type", ti, 0), ("id", ti, 32), ("args", tflex, 128)],
     );
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!(ex.local, "trace_entry___x::args[1]");
     assert_eq!((ex.result.orig_val, ex.result.new_val), (16, 24));
@@ -323,8 +319,8 @@ fn array_index_past_target_bound_is_rejected() {
     let ch = tb.add_int("char", 1, INT_SIGNED);
     let arr = tb.add_array(ch, ti, 8);
     tb.add_struct("task_struct", 12, &[("pid", ti, 0), ("comm", arr, 32)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert!(ex.result.poison);
     assert!(
@@ -346,8 +342,8 @@ fn anonymous_nested_members_are_searched() {
     let inner = tb.add_struct("", 8, &[("x", ti, 0), ("b", ti, 32)]);
     let un = tb.add_union("", 8, &[("", inner, 0)]);
     tb.add_struct("sk", 16, &[("a", ti, 0), ("", un, 64)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!((ex.result.orig_val, ex.result.new_val), (4, 12));
     assert_eq!(ex.candidates[0].path, "sk::b");
@@ -361,8 +357,8 @@ fn ambiguous_candidates_are_an_error_naming_them() {
     let ti = tb.add_int("int", 4, INT_SIGNED);
     tb.add_struct("task_struct", 4, &[("pid", ti, 0)]);
     tb.add_struct("task_struct___v2", 8, &[("x", ti, 0), ("pid", ti, 32)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let e = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap_err();
     let s = e.to_string();
     assert!(s.contains("candidates disagree"), "{s}");
@@ -380,8 +376,8 @@ fn agreeing_candidates_are_fine() {
     let ti = tb.add_int("int", 4, INT_SIGNED);
     tb.add_struct("task_struct", 4, &[("pid", ti, 0)]);
     tb.add_struct("task_struct___v2", 8, &[("pid", ti, 0), ("x", ti, 32)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!(ex.candidates.iter().filter(|c| c.accepted).count(), 2);
     assert_eq!(ex.result.new_val, 0);
@@ -404,8 +400,8 @@ fn enum_values_and_enum64() {
     let mut tb = BtfBuilder::new();
     tb.add_enum("state", 4, true, &[("RUNNING", 0), ("NEG", -7)]);
     tb.add_enum64("big", 8, false, &[("HUGE", 1 << 40)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     let ex = calc_relo(&local, &v_gone, &tg).unwrap();
     assert_eq!(ex.local, "enum state___mine::GONE");
@@ -421,34 +417,13 @@ fn enum_values_and_enum64() {
         (u64::MAX, (-7i64) as u64)
     );
     // mov r0, -1 patched to -7.
-    let mut insns = vec![Insn {
-        code: 0xb7,
-        dst: 0,
-        src: 0,
-        off: 0,
-        imm: -1,
-    }];
+    let mut insns = vec![Insn::new(0xb7, 0, 0, 0, -1)];
     patch_insn(&mut insns, 0, &ex.result).unwrap();
     assert_eq!(insns[0].imm, -7);
     let ex = calc_relo(&local, &v_huge, &tg).unwrap();
     assert_eq!(ex.result.new_val, 1 << 40);
     // ld_imm64 r0 = 1 patched to 1 << 40.
-    let mut insns = vec![
-        Insn {
-            code: 0x18,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 1,
-        },
-        Insn {
-            code: 0,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 0,
-        },
-    ];
+    let mut insns = vec![Insn::new(0x18, 0, 0, 0, 1), Insn::new(0, 0, 0, 0, 0)];
     patch_insn(&mut insns, 0, &ex.result).unwrap();
     assert_eq!((insns[0].imm, insns[1].imm), (0, 256));
 }
@@ -457,47 +432,20 @@ fn enum_values_and_enum64() {
 fn patch_checks_the_original_value_and_poisons_ld_imm64_both_slots() {
     let (mut b, t) = local_task();
     let r = relo(&mut b, t, "0:0", ReloKind::FieldByteOffset);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let mut res = calc_relo(&local, &r, &Targets::new("vmlinux", &target))
         .unwrap()
         .result;
-    let mut insns = vec![Insn {
-        code: 0x61,
-        dst: 1,
-        src: 1,
-        off: 4,
-        imm: 0,
-    }];
+    let mut insns = vec![Insn::new(0x61, 1, 1, 4, 0)];
     let e = patch_insn(&mut insns, 0, &res).unwrap_err();
     assert!(e.contains("expected 0, got 4"), "{e}");
     // ALU with a register source cannot take a relocation.
-    let mut insns = vec![Insn {
-        code: 0x0f,
-        dst: 1,
-        src: 2,
-        off: 0,
-        imm: 0,
-    }];
+    let mut insns = vec![Insn::new(0x0f, 1, 2, 0, 0)];
     assert!(patch_insn(&mut insns, 0, &res).is_err());
     assert!(patch_insn(&mut insns, 5, &res).is_err());
     res.poison = true;
-    let mut insns = vec![
-        Insn {
-            code: 0x18,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 0,
-        },
-        Insn {
-            code: 0,
-            dst: 0,
-            src: 0,
-            off: 0,
-            imm: 0,
-        },
-    ];
+    let mut insns = vec![Insn::new(0x18, 0, 0, 0, 0), Insn::new(0, 0, 0, 0, 0)];
     patch_insn(&mut insns, 0, &res).unwrap();
     assert!(is_poisoned(&insns[0]) && is_poisoned(&insns[1]));
 }
@@ -513,16 +461,10 @@ fn load_size_is_adjusted_for_unsigned_ints_and_poisoned_for_signed() {
         let mut tb = BtfBuilder::new();
         let tl = tb.add_int("unsigned long", 8, enc);
         tb.add_struct("s", 16, &[("pad", tl, 0), ("v", tl, 64)]);
-        let (local, target) = (b.build(), tb.build());
-        let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+        let bytes = [b.build(), tb.build()];
+        let [local, target] = parse(&bytes);
         let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
-        let mut insns = vec![Insn {
-            code: 0x61,
-            dst: 1,
-            src: 1,
-            off: 0,
-            imm: 0,
-        }];
+        let mut insns = vec![Insn::new(0x61, 1, 1, 0, 0)];
         patch_insn(&mut insns, 0, &ex.result).unwrap();
         assert_eq!(is_poisoned(&insns[0]), poisoned);
         if !poisoned {
@@ -567,8 +509,8 @@ fn bad_records_are_errors_not_panics() {
     let signed_on_elem = relo(&mut b, t, "0:1:1", ReloKind::FieldSigned);
     let mut unknown = relo(&mut b, t, "0", ReloKind::TypeSize);
     unknown.kind = 99;
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let tg = Targets::new("vmlinux", &target);
     for (r, want) in [
         (&bad_access, "is not an index"),
@@ -594,8 +536,8 @@ fn later_relocations_see_only_candidates_that_matched_earlier() {
     let ti = tb.add_int("int", 4, INT_SIGNED);
     tb.add_struct("s___x", 4, &[("a", ti, 0)]);
     tb.add_struct("s___y", 8, &[("pad", ti, 0), ("b", ti, 32)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     // Alone, b finds s___y.
     let fresh = Targets::new("vmlinux", &target);
     assert_eq!(calc_relo(&local, &rb, &fresh).unwrap().result.new_val, 4);
@@ -612,8 +554,8 @@ fn shifts_of_a_wide_non_bitfield_member_do_not_overflow() {
     // RSHIFT_U64 of a 16-byte array member: 64 - 128 wraps as in libbpf (u32 there).
     let (mut b, t) = local_task();
     let r = relo(&mut b, t, "0:1", ReloKind::FieldRshiftU64);
-    let (local, target) = (b.build(), target_task());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), target_task()];
+    let [local, target] = parse(&bytes);
     let ex = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap();
     assert_eq!(ex.result.new_val, 64u64.wrapping_sub(128));
 }
@@ -626,8 +568,8 @@ fn field_candidates_at_different_offsets_are_ambiguous_even_for_exists() {
     let ti = tb.add_int("int", 4, INT_SIGNED);
     tb.add_struct("task_struct", 4, &[("pid", ti, 0)]);
     tb.add_struct("task_struct___v2", 8, &[("x", ti, 0), ("pid", ti, 32)]);
-    let (local, target) = (b.build(), tb.build());
-    let (local, target) = (Btf::parse(&local).unwrap(), Btf::parse(&target).unwrap());
+    let bytes = [b.build(), tb.build()];
+    let [local, target] = parse(&bytes);
     let e = calc_relo(&local, &r, &Targets::new("vmlinux", &target)).unwrap_err();
     assert!(e.to_string().contains("candidates disagree"), "{e}");
 }
