@@ -7,6 +7,7 @@
 
 use std::ffi::CString;
 use std::os::fd::BorrowedFd;
+use std::path::PathBuf;
 
 use oxbpf_sys::link::{self, KprobeTargets};
 use oxbpf_sys::{Errno, perf};
@@ -24,6 +25,76 @@ pub enum ProbeMode {
     Pmu,
     /// Only an event made in tracefs (`kprobe_events`/`uprobe_events`).
     Tracefs,
+}
+
+/// The error for [`ProbeMode::Pmu`] when the kernel has no `kind` ("kprobe", "uprobe") PMU.
+pub(crate) fn pmu_required(kind: &str) -> Error {
+    Error::Unsupported {
+        what: format!("the {kind} PMU"),
+        reason: format!("no /sys/bus/event_source/devices/{kind} (needs Linux 4.17)"),
+    }
+}
+
+/// The tracefs `<kind>_events` file that a kprobe or uprobe without its PMU is made in.
+pub(crate) struct TracefsEvents {
+    tracefs: PathBuf,
+    file: String,
+}
+
+impl TracefsEvents {
+    /// Finds `<kind>_events` ("kprobe", "uprobe") in tracefs for `what`, noting the
+    /// fallback unless `mode` asked for tracefs; `missing` says why the file is not there.
+    pub(crate) fn open(
+        kind: &str,
+        mode: ProbeMode,
+        what: &str,
+        missing: impl FnOnce() -> String,
+    ) -> Result<Self> {
+        if mode != ProbeMode::Tracefs {
+            crate::fallback::note(
+                kind,
+                what,
+                &format!("a tracefs {kind}_events probe"),
+                &format!("no {kind} PMU (/sys/bus/event_source/devices/{kind} needs Linux 4.17)"),
+            );
+        }
+        let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
+            what: what.to_owned(),
+            source,
+        })?;
+        let file = format!("{kind}_events");
+        if !tracefs.join(&file).exists() {
+            return Err(Error::Unsupported {
+                what: format!("{kind}s"),
+                reason: missing(),
+            });
+        }
+        Ok(Self { tracefs, file })
+    }
+
+    /// Makes the event `name` on `target` (a return probe if `retprobe`) and attaches `prog`.
+    pub(crate) fn attach(
+        &self,
+        prog: BorrowedFd<'_>,
+        retprobe: bool,
+        name: &str,
+        target: &str,
+        cookie: u64,
+        what: String,
+    ) -> Result<Link> {
+        probe_events::attach(
+            prog,
+            &self.tracefs,
+            &probe_events::NewEvent {
+                events_file: &self.file,
+                kind: if retprobe { 'r' } else { 'p' },
+                name,
+                target,
+            },
+            cookie,
+            what,
+        )
+    }
 }
 
 /// Options of [`attach`].
@@ -145,57 +216,28 @@ pub fn attach(prog: BorrowedFd<'_>, func: &str, opts: &KprobeOptions) -> Result<
         return crate::pmu::attach_to_event(prog, event, opts.cookie, what);
     }
     if opts.mode == ProbeMode::Pmu {
-        return Err(Error::Unsupported {
-            what: "the kprobe PMU".into(),
-            reason: "no /sys/bus/event_source/devices/kprobe (needs Linux 4.17)".into(),
-        });
+        return Err(pmu_required("kprobe"));
     }
-    if opts.mode != ProbeMode::Tracefs {
-        crate::fallback::note(
-            "kprobe",
-            &what,
-            "a tracefs kprobe_events probe",
-            "no kprobe PMU (/sys/bus/event_source/devices/kprobe needs Linux 4.17)",
-        );
-    }
-    let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
-        what: what.clone(),
-        source,
+    let events = TracefsEvents::open("kprobe", opts.mode, &what, || {
+        unavailable_reason().unwrap_or_else(|| "no kprobe_events in tracefs".into())
     })?;
-    if !tracefs.join("kprobe_events").exists() {
-        return Err(Error::Unsupported {
-            what: "kprobes".into(),
-            reason: unavailable_reason().unwrap_or_else(|| "no kprobe_events in tracefs".into()),
-        });
-    }
     let name = probe_events::unique_name("oxbpf_kp", func);
     let target = if opts.offset != 0 {
         format!("{func}+{}", opts.offset)
     } else {
         func.to_owned()
     };
-    let kind = if opts.retprobe { 'r' } else { 'p' };
-    probe_events::attach(
-        prog,
-        &tracefs,
-        &probe_events::NewEvent {
-            events_file: "kprobe_events",
-            kind,
-            name: &name,
-            target: &target,
-        },
-        opts.cookie,
-        what,
-    )
-    .map_err(|e| match e {
-        Error::NoAttachPoint { detail, .. } => {
-            missing_func(detail.clone()).unwrap_or(Error::NoAttachPoint {
-                what: what_of(func, opts),
-                detail,
-            })
-        }
-        other => other,
-    })
+    events
+        .attach(prog, opts.retprobe, &name, &target, opts.cookie, what)
+        .map_err(|e| match e {
+            Error::NoAttachPoint { detail, .. } => {
+                missing_func(detail.clone()).unwrap_or(Error::NoAttachPoint {
+                    what: what_of(func, opts),
+                    detail,
+                })
+            }
+            other => other,
+        })
 }
 
 /// True if `name` matches the shell-style `pattern` (`*` any run, `?` one character).

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use oxbpf_sys::{Errno, link, perf};
 
-use crate::kprobe::{ProbeMode, glob_match};
+use crate::kprobe::{ProbeMode, TracefsEvents, glob_match, pmu_required};
 use crate::{Error, Link, Result, probe_events, symbols};
 
 /// Where a uprobe goes in its binary.
@@ -134,10 +134,7 @@ fn attach_offset(
         return crate::pmu::attach_to_event(prog, event, opts.cookie, what);
     }
     if opts.mode == ProbeMode::Pmu {
-        return Err(Error::Unsupported {
-            what: "the uprobe PMU".into(),
-            reason: "no /sys/bus/event_source/devices/uprobe (needs Linux 4.17)".into(),
-        });
+        return Err(pmu_required("uprobe"));
     }
     if opts.pid.is_some() || opts.ref_ctr_offset != 0 {
         return Err(Error::Unsupported {
@@ -145,26 +142,10 @@ fn attach_offset(
             reason: "uprobe_events takes neither; needs the uprobe PMU (Linux 4.17)".into(),
         });
     }
-    if opts.mode != ProbeMode::Tracefs {
-        crate::fallback::note(
-            "uprobe",
-            &what,
-            "a tracefs uprobe_events probe",
-            "no uprobe PMU (/sys/bus/event_source/devices/uprobe needs Linux 4.17)",
-        );
-    }
-    let tracefs = oxbpf_sys::fs::tracefs().map_err(|source| Error::Kernel {
-        what: what.clone(),
-        source,
+    let events = TracefsEvents::open("uprobe", opts.mode, &what, || {
+        "kernel built without CONFIG_UPROBE_EVENTS (no uprobe PMU, no uprobe_events in tracefs)"
+            .into()
     })?;
-    if !tracefs.join("uprobe_events").exists() {
-        return Err(Error::Unsupported {
-            what: "uprobes".into(),
-            reason: "kernel built without CONFIG_UPROBE_EVENTS (no uprobe PMU, no \
-                     uprobe_events in tracefs)"
-                .into(),
-        });
-    }
     let target = format!("{}:{offset:#x}", path.display());
     if target.contains(char::is_whitespace) {
         return Err(Error::InvalidName {
@@ -178,19 +159,7 @@ fn attach_offset(
             .file_name()
             .map_or(String::new(), |f| f.to_string_lossy().into_owned()),
     );
-    let kind = if opts.retprobe { 'r' } else { 'p' };
-    probe_events::attach(
-        prog,
-        &tracefs,
-        &probe_events::NewEvent {
-            events_file: "uprobe_events",
-            kind,
-            name: &name,
-            target: &target,
-        },
-        opts.cookie,
-        what,
-    )
+    events.attach(prog, opts.retprobe, &name, &target, opts.cookie, what)
 }
 
 /// Options of [`attach_multi`].
