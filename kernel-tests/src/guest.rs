@@ -284,7 +284,17 @@ pub fn vm_load_initramfs(
     if let Some(btf) = &kernel.btf {
         c.file("/oxbpf/vmlinux.btf", 0o644, &read(btf)?);
     }
+    add_config(&mut c, kernel)?;
     Ok(c.finish())
+}
+
+/// The kernel's config at `/boot/config-<release>`, as a distribution installs it.
+fn add_config(c: &mut Cpio, kernel: &Prepared) -> Result<(), String> {
+    if let Some((path, release)) = &kernel.config {
+        c.dir("/boot")
+            .file(&format!("/boot/config-{release}"), 0o644, &read(path)?);
+    }
+    Ok(())
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
@@ -343,6 +353,7 @@ pub fn initramfs(payload: &Payload, kernel: &Prepared, config: &Config) -> Resul
     if let Some(btf) = &kernel.btf {
         c.file("/oxbpf/vmlinux.btf", 0o644, &read(btf)?);
     }
+    add_config(&mut c, kernel)?;
     add_tree(&mut c, &payload.workspace.join("fixtures"))?;
     // The C sources: tests find a fixture's marked source line there (kernel_explain).
     add_tree(&mut c, &payload.workspace.join("bpf-src"))?;

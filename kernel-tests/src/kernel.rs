@@ -30,6 +30,9 @@ pub struct Prepared {
     pub vmlinux: PathBuf,
     /// `.BTF` of vmlinux (for offline CO-RE tests), if the kernel has one.
     pub btf: Option<PathBuf>,
+    /// The package's `boot/config-<release>` and that release: packed at the same path in
+    /// the guest, where `__kconfig` externs and the tests read it.
+    pub config: Option<(PathBuf, String)>,
     /// Modules in load order (dependencies first).
     pub modules: Vec<PathBuf>,
     /// Modules asked for that the package does not ship (built in, or absent).
@@ -143,11 +146,14 @@ pub fn prepare(pin: &Pin, apt: &Apt, cache: &Path) -> Result<Prepared, String> {
         fs::read_to_string(&done).map_err(|e| format!("reading {}: {e}", done.display()))?;
     let mut modules = Vec::new();
     let mut missing_modules = Vec::new();
+    let mut config = None;
     for line in manifest.lines() {
         if let Some(m) = line.strip_prefix("module ") {
             modules.push(dir.join("modules").join(m));
         } else if let Some(m) = line.strip_prefix("missing ") {
             missing_modules.push(m.to_owned());
+        } else if let Some(release) = line.strip_prefix("config ") {
+            config = Some((dir.join("config"), release.to_owned()));
         }
     }
     let btf = dir.join("vmlinux.btf");
@@ -158,6 +164,7 @@ pub fn prepare(pin: &Pin, apt: &Apt, cache: &Path) -> Result<Prepared, String> {
         sha256,
         vmlinux: dir.join("vmlinux"),
         btf: btf.is_file().then_some(btf),
+        config,
         modules,
         missing_modules,
         note,
@@ -190,6 +197,11 @@ fn prepare_dir(deb: &Path, dir: &Path) -> Result<(), String> {
         fs::write(dir.join("vmlinux.btf"), btf).map_err(|e| format!("writing vmlinux.btf: {e}"))?;
     }
     let mut manifest = String::new();
+    if let Some((config, release)) = find_config(&tree) {
+        fs::copy(&config, dir.join("config"))
+            .map_err(|e| format!("copying {}: {e}", config.display()))?;
+        manifest.push_str(&format!("config {release}\n"));
+    }
     let moddir = modules_root(&tree)?;
     let mods = dir.join("modules");
     fs::create_dir_all(&mods).map_err(|e| format!("creating {}: {e}", mods.display()))?;
@@ -234,6 +246,17 @@ fn find_vmlinuz(tree: &Path) -> Result<PathBuf, String> {
                 .is_some_and(|n| n.starts_with("vmlinuz-"))
         })
         .ok_or_else(|| format!("no boot/vmlinuz-* in the package ({})", boot.display()))
+}
+
+/// The package's `boot/config-<release>` and the release, if it ships one.
+fn find_config(tree: &Path) -> Option<(PathBuf, String)> {
+    fs::read_dir(tree.join("boot"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find_map(|p| {
+            let release = p.file_name()?.to_str()?.strip_prefix("config-")?.to_owned();
+            Some((p, release))
+        })
 }
 
 fn modules_root(tree: &Path) -> Result<PathBuf, String> {

@@ -392,6 +392,7 @@ fn custom_kernel(image: &Path, cache: &Path) -> Result<Prepared, String> {
         sha256: String::new(),
         vmlinux,
         btf,
+        config: None,
         modules: vec![],
         missing_modules: vec![],
         note: Some("--kernel-image: no modules packed".into()),
