@@ -435,6 +435,40 @@ impl<'a> Composite<'a> {
     }
 }
 
+/// One `next` of an iterator over `vlen` entries: `None` past the last, else entry `*idx`
+/// as `decode` reads it; an error ends the iteration (`*idx` goes to `vlen`).
+#[inline]
+fn next_entry<T>(
+    idx: &mut u16,
+    vlen: u16,
+    decode: impl FnOnce(u16) -> Result<T>,
+) -> Option<Result<T>> {
+    if *idx >= vlen {
+        return None;
+    }
+    let i = *idx;
+    *idx += 1;
+    let r = decode(i);
+    if r.is_err() {
+        *idx = vlen;
+    }
+    Some(r)
+}
+
+/// Skips `n` of the entries left before `vlen` for `nth`: `None` (and `*idx` at `vlen`)
+/// if there are not more than `n`.
+#[inline]
+fn skip_entries(idx: &mut u16, vlen: u16, n: usize) -> Option<()> {
+    let left = usize::from(vlen - *idx);
+    if n >= left {
+        *idx = vlen;
+        return None;
+    }
+    // n < left <= u16::MAX.
+    *idx += n as u16;
+    Some(())
+}
+
 /// A struct or union member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Member<'a> {
@@ -459,12 +493,7 @@ pub struct Members<'a> {
 impl<'a> Iterator for Members<'a> {
     type Item = Result<Member<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.idx >= self.ctx.vlen {
-            return None;
-        }
-        let i = self.idx;
-        self.idx += 1;
-        let r = (|| {
+        next_entry(&mut self.idx, self.ctx.vlen, |i| {
             let base = usize::from(i) * 12;
             let what = || format!("member {i}");
             let name_off = self.ctx.u32(base, what)?;
@@ -482,11 +511,7 @@ impl<'a> Iterator for Members<'a> {
                 bit_offset,
                 bitfield_size,
             })
-        })();
-        if r.is_err() {
-            self.idx = self.ctx.vlen;
-        }
-        Some(r)
+        })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = usize::from(self.ctx.vlen - self.idx);
@@ -495,13 +520,7 @@ impl<'a> Iterator for Members<'a> {
     /// Member `n` from here, decoding only it (CO-RE access strings index members
     /// directly: `members().nth(i)` must not decode the `i` before it).
     fn nth(&mut self, n: usize) -> Option<Self::Item> {
-        let left = usize::from(self.ctx.vlen - self.idx);
-        if n >= left {
-            self.idx = self.ctx.vlen;
-            return None;
-        }
-        // n < left <= u16::MAX.
-        self.idx += n as u16;
+        skip_entries(&mut self.idx, self.ctx.vlen, n)?;
         self.next()
     }
 }
@@ -547,12 +566,7 @@ impl<'a> Iterator for EnumValues<'a> {
     type Item = Result<(&'a str, i128)>;
     fn next(&mut self) -> Option<Self::Item> {
         let ctx = &self.e.ctx;
-        if self.idx >= ctx.vlen {
-            return None;
-        }
-        let i = self.idx;
-        self.idx += 1;
-        let r = (|| {
+        next_entry(&mut self.idx, ctx.vlen, |i| {
             let what = || format!("enum value {i}");
             let (name_off, value) = if self.e.is64 {
                 let base = usize::from(i) * 12;
@@ -577,22 +591,11 @@ impl<'a> Iterator for EnumValues<'a> {
             };
             let name = ctx.name(name_off, || format!("enum value {i} name"))?;
             Ok((name, value))
-        })();
-        if r.is_err() {
-            self.idx = ctx.vlen;
-        }
-        Some(r)
+        })
     }
     /// Enumerator `n` from here, decoding only it.
     fn nth(&mut self, n: usize) -> Option<Self::Item> {
-        let vlen = self.e.ctx.vlen;
-        let left = usize::from(vlen - self.idx);
-        if n >= left {
-            self.idx = vlen;
-            return None;
-        }
-        // n < left <= u16::MAX.
-        self.idx += n as u16;
+        skip_entries(&mut self.idx, self.e.ctx.vlen, n)?;
         self.next()
     }
 }
@@ -657,23 +660,14 @@ pub struct Params<'a> {
 impl<'a> Iterator for Params<'a> {
     type Item = Result<(&'a str, TypeId)>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.idx >= self.ctx.vlen {
-            return None;
-        }
-        let i = self.idx;
-        self.idx += 1;
-        let r = (|| {
+        next_entry(&mut self.idx, self.ctx.vlen, |i| {
             let base = usize::from(i) * 8;
             let what = || format!("param {i}");
             let name_off = self.ctx.u32(base, what)?;
             let ty = self.ctx.u32(base + 4, what)?;
             let name = self.ctx.name(name_off, || format!("param {i} name"))?;
             Ok((name, ty))
-        })();
-        if r.is_err() {
-            self.idx = self.ctx.vlen;
-        }
-        Some(r)
+        })
     }
 }
 
@@ -741,12 +735,7 @@ pub struct VarSecinfos<'a> {
 impl Iterator for VarSecinfos<'_> {
     type Item = Result<VarSecinfo>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.idx >= self.ctx.vlen {
-            return None;
-        }
-        let i = self.idx;
-        self.idx += 1;
-        let r = (|| {
+        next_entry(&mut self.idx, self.ctx.vlen, |i| {
             let base = usize::from(i) * 12;
             let what = || format!("var secinfo {i}");
             Ok(VarSecinfo {
@@ -754,11 +743,7 @@ impl Iterator for VarSecinfos<'_> {
                 offset: self.ctx.u32(base + 4, what)?,
                 size: self.ctx.u32(base + 8, what)?,
             })
-        })();
-        if r.is_err() {
-            self.idx = self.ctx.vlen;
-        }
-        Some(r)
+        })
     }
 }
 
