@@ -31,6 +31,25 @@ fn int_offset_zero(t: &Type<'_>) -> bool {
     }
 }
 
+/// One step of a walk down both sides: the types `lid` (in `local`) and `tid` (in `targ`)
+/// stand for once modifiers and typedefs are skipped, or `None` when the `depth` steps
+/// left are used up (the walk gives up: not compatible).
+fn next_pair<'l, 't>(
+    local: &Btf<'l>,
+    lid: TypeId,
+    targ: &Btf<'t>,
+    tid: TypeId,
+    depth: &mut u32,
+) -> Result<Option<(Type<'l>, Type<'t>)>> {
+    if *depth == 0 {
+        return Ok(None);
+    }
+    *depth -= 1;
+    let lid = local.skip_mods_and_typedefs(lid)?;
+    let tid = targ.skip_mods_and_typedefs(tid)?;
+    Ok(Some((local.type_by_id(lid)?, targ.type_by_id(tid)?)))
+}
+
 /// `bpf_core_types_are_compat`: kinds agree after modifiers/typedefs, ints have no bit
 /// offset, pointers/arrays/func protos compare what they refer to.
 pub(crate) fn types_are_compat(
@@ -50,14 +69,9 @@ fn types_are_compat_depth(
     mut depth: u32,
 ) -> Result<bool> {
     loop {
-        if depth == 0 {
+        let Some((lt, tt)) = next_pair(local, lid, targ, tid, &mut depth)? else {
             return Ok(false);
-        }
-        depth -= 1;
-        lid = local.skip_mods_and_typedefs(lid)?;
-        tid = targ.skip_mods_and_typedefs(tid)?;
-        let lt = local.type_by_id(lid)?;
-        let tt = targ.type_by_id(tid)?;
+        };
         if !kinds_compat(lt.kind(), tt.kind()) {
             return Ok(false);
         }
@@ -103,11 +117,11 @@ pub(crate) fn fields_are_compat(
     targ: &Btf<'_>,
     mut tid: TypeId,
 ) -> Result<bool> {
-    for _ in 0..MAX_DEPTH {
-        lid = local.skip_mods_and_typedefs(lid)?;
-        tid = targ.skip_mods_and_typedefs(tid)?;
-        let lt = local.type_by_id(lid)?;
-        let tt = targ.type_by_id(tid)?;
+    let mut depth = MAX_DEPTH;
+    loop {
+        let Some((lt, tt)) = next_pair(local, lid, targ, tid, &mut depth)? else {
+            return Ok(false);
+        };
         let composite = |k: Kind| matches!(k, Kind::Struct | Kind::Union);
         if composite(lt.kind()) && composite(tt.kind()) {
             return Ok(true);
@@ -130,7 +144,6 @@ pub(crate) fn fields_are_compat(
             _ => return Ok(false),
         }
     }
-    Ok(false)
 }
 
 /// `bpf_core_types_match` (TYPE_MATCHES): a stricter, structural match — names,
@@ -154,14 +167,9 @@ fn types_match_depth(
     mut depth: u32,
 ) -> Result<bool> {
     loop {
-        if depth == 0 {
+        let Some((lt, tt)) = next_pair(local, lid, targ, tid, &mut depth)? else {
             return Ok(false);
-        }
-        depth -= 1;
-        lid = local.skip_mods_and_typedefs(lid)?;
-        tid = targ.skip_mods_and_typedefs(tid)?;
-        let lt = local.type_by_id(lid)?;
-        let tt = targ.type_by_id(tid)?;
+        };
         if !names_match(lt.name(), tt.name()) {
             return Ok(false);
         }
