@@ -816,6 +816,16 @@ mod tests {
         decode_one(i)
     }
 
+    /// `i` decodes to [`Instruction::Unknown`].
+    #[track_caller]
+    fn assert_unknown(i: Insn) {
+        let got = d(i);
+        assert!(
+            matches!(got, Instruction::Unknown(_)),
+            "{i:?} decoded as {got:?}"
+        );
+    }
+
     #[test]
     fn sdiv_is_div_with_off_one() {
         assert_eq!(
@@ -827,18 +837,12 @@ mod tests {
                 src: Operand::Reg(2)
             }
         );
-        assert!(matches!(
-            d(Insn::new(0x3f, 1, 2, 2, 0)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0x3f, 1, 2, 2, 0));
     }
 
     #[test]
     fn alu32_movsx_rejects_32_bit_extension() {
-        assert!(matches!(
-            d(Insn::new(0xbc, 1, 2, 32, 0)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0xbc, 1, 2, 32, 0));
         assert!(matches!(
             d(Insn::new(0xbf, 1, 2, 32, 0)),
             Instruction::MovSx { bits: 32, .. }
@@ -847,18 +851,12 @@ mod tests {
 
     #[test]
     fn reserved_imm_on_register_alu_is_unknown() {
-        assert!(matches!(
-            d(Insn::new(0x0f, 1, 2, 0, 5)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0x0f, 1, 2, 0, 5));
     }
 
     #[test]
     fn registers_above_r11_are_unknown() {
-        assert!(matches!(
-            d(Insn::new(0x0f, 12, 2, 0, 0)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0x0f, 12, 2, 0, 0));
         assert!(matches!(
             d(Insn::new(0x0f, 11, 2, 0, 0)),
             Instruction::Alu { dst: 11, .. }
@@ -927,10 +925,7 @@ mod tests {
         assert!(matches!(x(0x110), Instruction::StoreRelease { .. }));
         assert!(matches!(x(0xe0), Instruction::Unknown(_)));
         // Read-modify-write atomics exist only for W and DW.
-        assert!(matches!(
-            d(Insn::new(0xd3, 1, 2, 0, 0)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0xd3, 1, 2, 0, 0));
         assert!(matches!(
             d(Insn::new(0xd3, 1, 2, 0, 0x100)),
             Instruction::LoadAcquire { size: Size::B, .. }
@@ -951,10 +946,7 @@ mod tests {
                 off: 3
             }
         );
-        assert!(matches!(
-            d(Insn::new(0x85, 0, 1, 3, 99)),
-            Instruction::Unknown(_)
-        ));
+        assert_unknown(Insn::new(0x85, 0, 1, 3, 99));
     }
 
     #[test]
