@@ -36,6 +36,7 @@ pub mod pod;
 pub mod ringbuf;
 pub mod sched;
 pub mod sockopt;
+pub mod xsk;
 
 pub use errno::Errno;
 pub use fd::{BtfFd, LinkFd, MapFd, PerfEventFd, ProgFd};
