@@ -4,44 +4,23 @@
 //! equal except DATASEC sizes/offsets, which we complete from the ELF as the loader does
 //! and bpftool leaves at clang's zeros) and clang-19 (the C dump compiles).
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{fixture_arg, ok, run};
 
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
-fn oxbpf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(args)
-        .output()
-        .expect("run oxbpf")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = oxbpf(args);
-    assert!(
-        out.status.success(),
-        "oxbpf {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
 /// The one-line error of a failing command.
 fn fails(args: &[&str]) -> String {
-    let out = oxbpf(args);
+    let out = run(args);
     assert!(!out.status.success(), "oxbpf {args:?} succeeded");
     assert!(out.stdout.is_empty(), "oxbpf {args:?} printed to stdout");
     let err = String::from_utf8(out.stderr).expect("UTF-8 stderr");
     assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
     err
-}
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 fn have(tool: &str) -> bool {
@@ -62,7 +41,7 @@ fn have_vmlinux() -> bool {
 
 #[test]
 fn dump_raw_of_object_lists_every_type_with_completed_datasecs() {
-    let obj = fixture("globals.bpf.o");
+    let obj = fixture_arg("globals.bpf.o");
     let text = ok(&["btf", "dump", &obj]);
     assert!(
         text.contains("[4] FUNC 'on_getpid' type_id=2 linkage=global\n"),
@@ -101,7 +80,7 @@ fn dump_raw_of_object_lists_every_type_with_completed_datasecs() {
 
 #[test]
 fn dump_json_is_one_object_per_type() {
-    let obj = fixture("globals.bpf.o");
+    let obj = fixture_arg("globals.bpf.o");
     let raw = ok(&["btf", "dump", &obj, "--format", "raw"]);
     let text = ok(&["btf", "dump", &obj, "--format", "json"]);
     let n_raw = raw.lines().filter(|l| l.starts_with('[')).count();
@@ -127,7 +106,7 @@ fn dump_json_is_one_object_per_type() {
 
 #[test]
 fn dump_c_of_object_is_a_header_that_compiles() {
-    let obj = fixture("globals.bpf.o");
+    let obj = fixture_arg("globals.bpf.o");
     let text = ok(&["btf", "dump", &obj, "--format", "c"]);
     assert!(text.starts_with("#ifndef __VMLINUX_H__\n"), "{text}");
     assert!(text.contains("typedef unsigned int __u32;\n"), "{text}");
@@ -152,7 +131,7 @@ fn dump_c_of_object_is_a_header_that_compiles() {
 
 #[test]
 fn show_exec_event_matches_its_source() {
-    let text = ok(&["btf", "show", &fixture("execsnoop.bpf.o"), "exec_event"]);
+    let text = ok(&["btf", "show", &fixture_arg("execsnoop.bpf.o"), "exec_event"]);
     // bpf-src/execsnoop.bpf.c: struct exec_event { __u32 pid; __u32 tgid; __u32 uid;
     // char comm[EXEC_COMM_LEN]; char filename[EXEC_FILENAME_LEN]; } with 16 and 128.
     assert_eq!(
@@ -171,7 +150,7 @@ fn show_exec_event_matches_its_source() {
         ok(&[
             "btf",
             "show",
-            &fixture("execsnoop.bpf.o"),
+            &fixture_arg("execsnoop.bpf.o"),
             "struct",
             "exec_event"
         ]),
@@ -237,7 +216,7 @@ fn show_of_vmlinux_type_by_kernel_object_id() {
         return;
     }
     // The kernel gives vmlinux's BTF id 1 at boot; other ids may be absent.
-    let out = oxbpf(&["btf", "show", "id", "1", "task_struct"]);
+    let out = run(&["btf", "show", "id", "1", "task_struct"]);
     if !out.status.success() {
         eprintln!(
             "skipped: BTF object id 1 not readable: {}",
@@ -262,7 +241,7 @@ fn missing_file_is_one_clear_error() {
 
 #[test]
 fn unknown_type_name_is_one_clear_error() {
-    let obj = fixture("execsnoop.bpf.o");
+    let obj = fixture_arg("execsnoop.bpf.o");
     let err = fails(&["btf", "show", &obj, "no_such_type"]);
     assert!(err.contains("no type named \"no_such_type\""), "{err}");
     assert!(err.contains("execsnoop.bpf.o"), "{err}");

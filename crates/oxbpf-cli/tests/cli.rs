@@ -1,30 +1,13 @@
 //! The `oxbpf` binary end to end: `run` streams decoded records and prints maps on
 //! SIGINT, `load` prints the verifier log of a rejected object, errors exit non-zero.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn oxbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
-
-fn have_bpf() -> bool {
-    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: bpf() is not usable here ({e})");
-            false
-        }
-    }
-}
+use common::{fixture, have_bpf, oxbpf};
 
 #[test]
 fn run_streams_exec_events_as_json_and_prints_maps_on_sigint() {

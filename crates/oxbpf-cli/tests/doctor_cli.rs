@@ -1,27 +1,10 @@
 //! `oxbpf doctor`, `oxbpf explain`, and the explanation `oxbpf load` prints on failure.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
-fn oxbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
-
-fn have_bpf() -> bool {
-    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: bpf() is not usable here ({e})");
-            false
-        }
-    }
-}
+use common::{fixture, have_bpf, oxbpf};
 
 fn tmp(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("oxbpf-doctor-cli-{}-{tag}", std::process::id()));

@@ -4,47 +4,14 @@
 //! a chosen CPU, and `oxbpf load --prog-flags strict-alignment` turning the
 //! verifier's verdict on an unaligned packet load.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn oxbpf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(args)
-        .output()
-        .expect("run oxbpf")
-}
-
-/// Stdout of a run that must succeed.
-fn ok(args: &[&str]) -> String {
-    let out = oxbpf(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
+use common::{fixture_arg, have_bpf, ok, run};
 
 fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(args)).expect("one JSON object")
-}
-
-fn have_bpf() -> bool {
-    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: bpf() is not usable here ({e})");
-            false
-        }
-    }
 }
 
 /// A 100-byte frame: MACs, EtherType IPv4, then 0x45 and zeros.
@@ -62,7 +29,7 @@ fn socket_filter_returns_the_skb_length_without_the_ethernet_header() {
     let text = ok(&[
         "prog",
         "run",
-        &fixture("prog_run.bpf.o"),
+        &fixture_arg("prog_run.bpf.o"),
         "sock_len",
         "--data-hex",
         &frame(),
@@ -88,7 +55,7 @@ fn xdp_program_swaps_the_macs_and_returns_xdp_tx() {
     let v = json(&[
         "prog",
         "run",
-        &fixture("prog_run.bpf.o"),
+        &fixture_arg("prog_run.bpf.o"),
         "xdp_swap",
         "--data-hex",
         &frame(),
@@ -114,7 +81,7 @@ fn syscall_program_writes_its_context_back() {
     let v = json(&[
         "prog",
         "run",
-        &fixture("prog_run.bpf.o"),
+        &fixture_arg("prog_run.bpf.o"),
         "sum_args",
         "--ctx-hex",
         "05000000 07000000 0000000000000000",
@@ -130,7 +97,7 @@ fn runs_a_program_loaded_already_by_id() {
     if !have_bpf() {
         return;
     }
-    let mut spec = oxbpf::ObjectSpec::from_file(fixture("prog_run.bpf.o")).unwrap();
+    let mut spec = oxbpf::ObjectSpec::from_file(fixture_arg("prog_run.bpf.o")).unwrap();
     for p in &mut spec.programs {
         p.def.autoload = p.name == "xdp_swap";
     }
@@ -148,7 +115,7 @@ fn runs_a_program_loaded_already_by_id() {
     assert_eq!(v["program"], "xdp_swap", "{v}");
     assert_eq!(v["retval"], 3, "{v}");
     assert_eq!(v["data_out"], "0708090a0b0c0102030405060800", "{v}");
-    let e = oxbpf(&["prog", "run", &format!("id:{id}")]);
+    let e = run(&["prog", "run", &format!("id:{id}")]);
     assert!(!e.status.success());
     assert!(
         String::from_utf8_lossy(&e.stderr).contains("(type xdp): needs packet data"),
@@ -162,7 +129,7 @@ fn strict_alignment_makes_the_verifier_reject_an_unaligned_packet_load() {
     if !have_bpf() {
         return;
     }
-    let obj = fixture("unaligned_pkt.bpf.o");
+    let obj = fixture_arg("unaligned_pkt.bpf.o");
     // Without the flag the load passes and the program reads bytes 1..5.
     let v = json(&[
         "prog",
@@ -186,7 +153,7 @@ fn strict_alignment_makes_the_verifier_reject_an_unaligned_packet_load() {
             "strict-alignment",
         ],
     ] {
-        let out = oxbpf(&args);
+        let out = run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} loaded: {stderr}");
         assert!(
@@ -201,7 +168,7 @@ fn raw_tp_program_runs_on_its_arguments_on_a_chosen_cpu() {
     if !have_bpf() {
         return;
     }
-    let obj = fixture("prog_run.bpf.o");
+    let obj = fixture_arg("prog_run.bpf.o");
     // args[0] = 5, args[1] = 7: 5 + 2 * 7.
     let ctx = "0500000000000000 0700000000000000";
     let v = json(&[
@@ -217,7 +184,7 @@ fn raw_tp_program_runs_on_its_arguments_on_a_chosen_cpu() {
     ]);
     assert_eq!(v["retval"], 19, "{v}");
     assert_eq!(v["prog_type"], "raw_tracepoint");
-    let out = oxbpf(&[
+    let out = run(&[
         "prog",
         "run",
         &obj,
@@ -247,7 +214,7 @@ fn runs_a_pinned_program() {
             return;
         }
     };
-    let mut spec = oxbpf::ObjectSpec::from_file(fixture("prog_run.bpf.o")).unwrap();
+    let mut spec = oxbpf::ObjectSpec::from_file(fixture_arg("prog_run.bpf.o")).unwrap();
     for p in &mut spec.programs {
         p.def.autoload = p.name == "sum_args";
     }

@@ -1,27 +1,15 @@
 //! `oxbpf load --each`: one JSON line per program, each program loaded on its own, with
 //! the verdict, the error class and errno of a failure and the verifier's instruction count.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
-
-fn have_bpf() -> bool {
-    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: bpf() is not usable here ({e})");
-            false
-        }
-    }
-}
+use common::{fixture, have_bpf};
 
 /// Runs `oxbpf load --each ARGS` and returns its lines parsed, keyed by (object file
 /// name, program), checking that every line has all the fields.

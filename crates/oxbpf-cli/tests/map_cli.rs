@@ -1,20 +1,13 @@
 //! `oxbpf run` over ring buffers and perf event arrays at once (evmix.bpf.o), and
 //! `oxbpf map list` / `oxbpf map dump` against a loaded counter.bpf.o.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn oxbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::{fixture, oxbpf};
 
 fn have_bpf() -> bool {
     let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);

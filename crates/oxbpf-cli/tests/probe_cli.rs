@@ -1,14 +1,10 @@
 //! `oxbpf probe` and `oxbpf prog list|dump` end to end against the host kernel.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn oxbpf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::Output;
+
+use common::{fixture, have_bpf, run};
 
 fn stdout(o: &Output) -> String {
     assert!(
@@ -18,22 +14,6 @@ fn stdout(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
-
-fn have_bpf() -> bool {
-    match oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)) {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: bpf() is not usable here ({e})");
-            false
-        }
-    }
 }
 
 fn find<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -49,7 +29,7 @@ fn probe_json_is_one_document_with_every_section() {
     if !have_bpf() {
         return;
     }
-    let text = stdout(&oxbpf(&["probe", "--json"]));
+    let text = stdout(&run(&["probe", "--json"]));
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         find(&doc["program_types"], "socket_filter")["supported"],
@@ -88,7 +68,7 @@ fn probe_text_lists_types_capabilities_and_helpers() {
     if !have_bpf() {
         return;
     }
-    let text = stdout(&oxbpf(&["probe"]));
+    let text = stdout(&run(&["probe"]));
     for want in [
         "program types (first kernel, answer):",
         "map types (first kernel, answer):",
@@ -116,7 +96,7 @@ fn prog_list_and_dump_show_a_loaded_program() {
     let info = oxbpf::sys::bpf::prog_info(prog.fd().as_fd()).unwrap();
     let id = info.id.to_string();
 
-    let list = stdout(&oxbpf(&["prog", "list"]));
+    let list = stdout(&run(&["prog", "list"]));
     let row = list
         .lines()
         .find(|l| l.split_whitespace().next() == Some(id.as_str()))
@@ -127,7 +107,7 @@ fn prog_list_and_dump_show_a_loaded_program() {
     let tag: String = info.tag.iter().map(|b| format!("{b:02x}")).collect();
     assert!(row.contains(&tag), "{row}");
 
-    let dump = stdout(&oxbpf(&["prog", "dump", &id, "--xlated"]));
+    let dump = stdout(&run(&["prog", "dump", &id, "--xlated"]));
     assert!(
         dump.starts_with(&format!("prog {id} tracepoint name {name} tag {tag}\n")),
         "{dump}"
@@ -138,9 +118,9 @@ fn prog_list_and_dump_show_a_loaded_program() {
     // The map reference, by id.
     assert!(dump.contains("= map[id:"), "{dump}");
     // --xlated is the default.
-    assert_eq!(stdout(&oxbpf(&["prog", "dump", &id])), dump);
+    assert_eq!(stdout(&run(&["prog", "dump", &id])), dump);
 
-    let jited = stdout(&oxbpf(&["prog", "dump", &id, "--jited-bytes"]));
+    let jited = stdout(&run(&["prog", "dump", &id, "--jited-bytes"]));
     let mut lines = jited.lines().skip(1);
     let size_line = lines.next().unwrap();
     assert!(
@@ -153,7 +133,7 @@ fn prog_list_and_dump_show_a_loaded_program() {
     let bpffs = oxbpf::sys::fs::bpffs().unwrap();
     let pin = bpffs.join(format!("oxbpf_probe_cli_{}", std::process::id()));
     oxbpf::sys::bpf::obj_pin(prog.fd().as_fd(), &pin).unwrap();
-    let by_path = oxbpf(&["prog", "dump", pin.to_str().unwrap()]);
+    let by_path = run(&["prog", "dump", pin.to_str().unwrap()]);
     let _ = std::fs::remove_file(&pin);
     assert_eq!(stdout(&by_path), dump);
 }
@@ -163,21 +143,21 @@ fn prog_dump_errors_name_the_program() {
     if !have_bpf() {
         return;
     }
-    let o = oxbpf(&["prog", "dump", "4000000000"]);
+    let o = run(&["prog", "dump", "4000000000"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("program id 4000000000: BPF_PROG_GET_FD_BY_ID: ") && err.contains("ENOENT"),
         "{err}"
     );
-    let o = oxbpf(&["prog", "dump", "99999999999"]);
+    let o = run(&["prog", "dump", "99999999999"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("program id 99999999999: out of range"));
     // A pinned map is not a program.
     let map = oxbpf::sys::bpf::map_create(&oxbpf::sys::bpf::MapCreate::new(2, 4, 4, 1)).unwrap();
     let bpffs = oxbpf::sys::fs::bpffs().unwrap();
     let pin = bpffs.join(format!("oxbpf_probe_cli_map_{}", std::process::id()));
     oxbpf::sys::bpf::obj_pin(map.as_fd(), &pin).unwrap();
-    let o = oxbpf(&["prog", "dump", pin.to_str().unwrap()]);
+    let o = run(&["prog", "dump", pin.to_str().unwrap()]);
     let _ = std::fs::remove_file(&pin);
     assert!(!o.status.success());
     assert!(

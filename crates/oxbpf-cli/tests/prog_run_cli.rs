@@ -1,26 +1,12 @@
 //! `oxbpf prog run` errors that come before any syscall: a program type the kernel cannot
 //! test-run, packet types without a packet, bad hex, an unknown program.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn oxbpf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(args)
-        .output()
-        .expect("run oxbpf")
-}
+use common::{fixture_arg, run};
 
 fn fails_with(args: &[&str], expected: &str) {
-    let out = oxbpf(args);
+    let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded: {stderr}");
     assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -29,14 +15,14 @@ fn fails_with(args: &[&str], expected: &str) {
 #[test]
 fn a_kprobe_program_is_refused_naming_its_type() {
     fails_with(
-        &["prog", "run", &fixture("prog_run.bpf.o"), "kp"],
+        &["prog", "run", &fixture_arg("prog_run.bpf.o"), "kp"],
         "error: program \"kp\": programs of type kprobe cannot be run with BPF_PROG_TEST_RUN",
     );
 }
 
 #[test]
 fn skb_and_xdp_programs_need_a_packet() {
-    let obj = fixture("prog_run.bpf.o");
+    let obj = fixture_arg("prog_run.bpf.o");
     fails_with(
         &["prog", "run", &obj, "sock_len"],
         "program \"sock_len\" (type socket_filter): needs packet data",
@@ -53,7 +39,7 @@ fn skb_and_xdp_programs_need_a_packet() {
 
 #[test]
 fn bad_input_and_unknown_programs_are_named() {
-    let obj = fixture("prog_run.bpf.o");
+    let obj = fixture_arg("prog_run.bpf.o");
     fails_with(
         &["prog", "run", &obj, "xdp_swap", "--data-hex", "0g"],
         "--data-hex: not hex at digit 0",
@@ -67,7 +53,12 @@ fn bad_input_and_unknown_programs_are_named() {
         "name the program to run, one of: sock_len",
     );
     fails_with(
-        &["load", &fixture("prog_run.bpf.o"), "--prog-flags", "strict"],
+        &[
+            "load",
+            &fixture_arg("prog_run.bpf.o"),
+            "--prog-flags",
+            "strict",
+        ],
         "program load flag \"strict\": not a number nor one of strict-alignment",
     );
 }
