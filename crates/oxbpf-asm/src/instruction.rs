@@ -620,17 +620,7 @@ fn decode_alu(i: Insn, width: Width) -> Option<Instruction> {
         }
         _ => {
             let op = AluOp::from_encoding(op, i.off)?;
-            let src = if x {
-                if i.imm != 0 {
-                    return None;
-                }
-                Operand::Reg(i.src)
-            } else {
-                if i.src != 0 {
-                    return None;
-                }
-                Operand::Imm(i.imm)
-            };
+            let src = source_operand(i, x)?;
             Some(Instruction::Alu {
                 width,
                 op,
@@ -638,6 +628,16 @@ fn decode_alu(i: Insn, width: Width) -> Option<Instruction> {
                 src,
             })
         }
+    }
+}
+
+/// The source operand of an ALU or JMP instruction: `src_reg` for `BPF_X` (the unused
+/// `imm` must be 0), `imm` for `BPF_K` (the unused `src_reg` must be 0).
+fn source_operand(i: Insn, x: bool) -> Option<Operand> {
+    if x {
+        (i.imm == 0).then_some(Operand::Reg(i.src))
+    } else {
+        (i.src == 0).then_some(Operand::Imm(i.imm))
     }
 }
 
@@ -685,17 +685,7 @@ fn decode_jmp(i: Insn) -> Option<Instruction> {
             .then_some(Instruction::MayGoto { off: i.off }),
         _ => {
             let cond = JmpCond::from_op(op)?;
-            let src = if x {
-                if i.imm != 0 {
-                    return None;
-                }
-                Operand::Reg(i.src)
-            } else {
-                if i.src != 0 {
-                    return None;
-                }
-                Operand::Imm(i.imm)
-            };
+            let src = source_operand(i, x)?;
             Some(Instruction::Jmp {
                 width,
                 cond,
