@@ -120,13 +120,8 @@ fn prog_array_slot_of_a_program_not_loaded_stays_empty_with_a_warning() {
     }
 }
 
-fn available_cc() -> String {
-    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
-        .unwrap_or_default()
-}
-
 fn cc_registered(name: &str) -> bool {
-    available_cc().split_whitespace().any(|n| n == name)
+    common::available_cc().split_whitespace().any(|n| n == name)
 }
 
 /// A network namespace (lo up) whose default congestion control is set by the test;
@@ -181,33 +176,16 @@ impl Drop for Netns {
     }
 }
 
-/// True if the kernel implements `tcp_congestion_ops` in BPF; prints why not otherwise.
-fn have_bpf_tcp_cc() -> bool {
-    if !common::have_bpf() {
-        return false;
-    }
-    let btf = match oxbpf::kernel_btf::vmlinux() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("skipping: no vmlinux BTF ({e})");
-            return false;
-        }
-    };
-    match oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops") {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 #[test]
 fn struct_ops_from_the_object_registers_at_attach_and_runs_on_a_tcp_connection() {
-    if !have_bpf_tcp_cc() {
+    if !common::have_bpf_tcp_cc() {
         return;
     }
-    assert!(!cc_registered("oxobj_cc"), "left over: {}", available_cc());
+    assert!(
+        !cc_registered("oxobj_cc"),
+        "left over: {}",
+        common::available_cc()
+    );
     let mut spec = ObjectSpec::from_file(common::fixture("struct_ops_obj.bpf.o")).unwrap();
     // As in libbpf, the programs a struct_ops map references load with it even when
     // their autoload is off (veristat-style loads of one program keep the object whole).
@@ -220,12 +198,12 @@ fn struct_ops_from_the_object_registers_at_attach_and_runs_on_a_tcp_connection()
     assert_eq!(ops.type_name(), "tcp_congestion_ops");
     assert!(!ops.is_link());
     // Loading registers nothing (an object may hold tables it never uses).
-    assert!(!cc_registered("oxobj_cc"), "{}", available_cc());
+    assert!(!cc_registered("oxobj_cc"), "{}", common::available_cc());
     let links = coll.attach_all().unwrap();
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].mechanism(), LinkMechanism::StructOpsMap);
     // Registered with its value; the name comes from the shadow data.
-    assert!(cc_registered("oxobj_cc"), "{}", available_cc());
+    assert!(cc_registered("oxobj_cc"), "{}", common::available_cc());
     let again = ops.attach().unwrap_err().to_string();
     assert!(again.contains("BPF_MAP_UPDATE_ELEM"), "{again}");
 
@@ -237,17 +215,17 @@ fn struct_ops_from_the_object_registers_at_attach_and_runs_on_a_tcp_connection()
     assert!(
         !cc_registered("oxobj_cc"),
         "link dropped: {}",
-        available_cc()
+        common::available_cc()
     );
     // A struct_ops map registers once: the kernel refuses it again after unregistering.
     let err = ops.attach().unwrap_err().to_string();
     assert!(err.contains("EBUSY"), "{err}");
-    assert!(!cc_registered("oxobj_cc"), "{}", available_cc());
+    assert!(!cc_registered("oxobj_cc"), "{}", common::available_cc());
 }
 
 #[test]
 fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
-    if !have_bpf_tcp_cc() {
+    if !common::have_bpf_tcp_cc() {
         return;
     }
     if !common::release_at_least("6.4") {
@@ -257,7 +235,7 @@ fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
     assert!(
         !cc_registered("oxobj_ccp") && !cc_registered("oxobj_ccl"),
         "left over: {}",
-        available_cc()
+        common::available_cc()
     );
     let (_, coll) = load("struct_ops_link.bpf.o");
     assert!(coll.struct_ops("oxbpf_ccl").unwrap().is_link());
@@ -271,8 +249,8 @@ fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
         "the .struct_ops map by its value, the .struct_ops.link one by a bpf_link"
     );
     assert!(links[1].link_fd().is_some());
-    assert!(cc_registered("oxobj_ccp"), "{}", available_cc());
-    assert!(cc_registered("oxobj_ccl"), "{}", available_cc());
+    assert!(cc_registered("oxobj_ccp"), "{}", common::available_cc());
+    assert!(cc_registered("oxobj_ccl"), "{}", common::available_cc());
 
     // The same programs serve both algorithms.
     let bss = coll.global_data(".bss").unwrap();
@@ -285,7 +263,7 @@ fn struct_ops_link_registers_at_attach_and_unregisters_on_drop() {
     assert!(
         !cc_registered("oxobj_ccp") && !cc_registered("oxobj_ccl"),
         "links dropped: {}",
-        available_cc()
+        common::available_cc()
     );
 }
 

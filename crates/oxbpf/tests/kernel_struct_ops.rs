@@ -35,11 +35,6 @@ fn load(layout: &StructOpsLayout, member: &str, imm: u8) -> ProgFd {
     })
 }
 
-fn available() -> String {
-    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
-        .unwrap_or_default()
-}
-
 #[test]
 fn tcp_congestion_ops_registers_and_unregisters_on_drop() {
     if !common::have_bpf() {
@@ -81,15 +76,15 @@ fn tcp_congestion_ops_registers_and_unregisters_on_drop() {
     )
     .unwrap();
     assert!(
-        available().split_whitespace().any(|n| n == name),
+        common::available_cc().split_whitespace().any(|n| n == name),
         "{name} not in {}",
-        available()
+        common::available_cc()
     );
     assert_eq!(ops.description(), format!("tcp_congestion_ops {name}"));
     drop(ops);
     assert!(
-        !available().split_whitespace().any(|n| n == name),
+        !common::available_cc().split_whitespace().any(|n| n == name),
         "{name} still registered: {}",
-        available()
+        common::available_cc()
     );
 }

@@ -8,34 +8,9 @@ mod common;
 use oxbpf::obj::ObjectSpec;
 use oxbpf::{Collection, LoadOptions};
 
-fn available_cc() -> String {
-    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
-        .unwrap_or_default()
-}
-
-fn have_bpf_tcp_cc() -> bool {
-    if !common::have_bpf() {
-        return false;
-    }
-    let btf = match oxbpf::kernel_btf::vmlinux() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("skipping: no vmlinux BTF ({e})");
-            return false;
-        }
-    };
-    match oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops") {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 #[test]
 fn optional_struct_ops_map_is_left_out_unless_autocreate_is_turned_on() {
-    if !have_bpf_tcp_cc() {
+    if !common::have_bpf_tcp_cc() {
         return;
     }
     let mut spec = ObjectSpec::from_file(common::fixture("struct_ops_optional.bpf.o")).unwrap();
@@ -61,13 +36,19 @@ fn optional_struct_ops_map_is_left_out_unless_autocreate_is_turned_on() {
     let links = coll.attach_all().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(links.len(), 1);
     assert!(
-        available_cc().split_whitespace().any(|c| c == "oxopt_cc"),
+        common::available_cc()
+            .split_whitespace()
+            .any(|c| c == "oxopt_cc"),
         "{}",
-        available_cc()
+        common::available_cc()
     );
     drop(links);
     drop(coll);
-    assert!(!available_cc().split_whitespace().any(|c| c == "oxopt_cc"));
+    assert!(
+        !common::available_cc()
+            .split_whitespace()
+            .any(|c| c == "oxopt_cc")
+    );
 
     // Asked for, the optional map is created: its type has a member the kernel lacks.
     spec.maps[opt].autocreate = true;

@@ -110,3 +110,31 @@ pub fn have_helper(pt: oxbpf::obj::ProgramType, h: oxbpf::asm::Helper) -> bool {
         }
     }
 }
+
+/// The kernel's `tcp_available_congestion_control` list ("" if unreadable).
+pub fn available_cc() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .unwrap_or_default()
+}
+
+/// True if bpf() works and the kernel implements `tcp_congestion_ops` in BPF (vmlinux BTF
+/// has it); prints why the test is skipped otherwise.
+pub fn have_bpf_tcp_cc() -> bool {
+    if !have_bpf() {
+        return false;
+    }
+    let btf = match oxbpf::kernel_btf::vmlinux() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("skipping: no vmlinux BTF ({e})");
+            return false;
+        }
+    };
+    match oxbpf::attach::struct_ops::StructOpsLayout::from_btf(btf, "tcp_congestion_ops") {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
