@@ -1,56 +1,21 @@
 //! Real objects: C snippets compiled with `clang-19 -target bpf -g -O2` at test time and
 //! read back. Skipped (with the reason printed) when clang-19 is not installed.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oxbpf_obj::{
     AttachPoint, AttachType, DataSection, MapKind, MapType, ObjectSpec, ProgramType, RelocTarget,
 };
 
-const CLANG: &str = "clang-19";
+use common::{clang_available, compile_c};
 
-fn clang_available() -> bool {
-    match Command::new(CLANG).arg("--version").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            eprintln!("skipping: {CLANG} is not installed (apt-get install clang-19)");
-            false
-        }
-    }
-}
-
-/// Compiles `src` and returns the object's bytes.
+/// Compiles `src` (which may include tests/bpf/mini.h) and returns the object's bytes.
 fn compile(src: &str) -> Vec<u8> {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "oxbpf-obj-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let c = dir.join("prog.c");
-    let o = dir.join("prog.o");
-    std::fs::write(&c, src).unwrap();
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bpf");
-    let out = Command::new(CLANG)
-        .args(["-target", "bpf", "-g", "-O2", "-c"])
-        .arg("-I")
-        .arg(&include)
-        .arg(&c)
-        .arg("-o")
-        .arg(&o)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "clang failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(&o).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    bytes
+    let include = include.to_str().expect("UTF-8 path");
+    compile_c("obj", src, &["-g", "-O2", "-I", include])
 }
 
 const TRACE: &str = r#"

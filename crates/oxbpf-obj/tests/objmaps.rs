@@ -3,22 +3,11 @@
 //! (skipped, with the reason printed, when it is not installed) and read back, plus the
 //! errors for definitions that cannot work.
 
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
 use oxbpf_obj::{MapKind, MapSlot, MapType, ObjectSpec, RelocTarget};
 
-const CLANG: &str = "clang-19";
-
-fn clang_available() -> bool {
-    match Command::new(CLANG).arg("--version").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            eprintln!("skipping: {CLANG} is not installed (apt-get install clang-19)");
-            false
-        }
-    }
-}
+use common::{clang_available, compile_c};
 
 const HEADER: &str = r#"
 typedef unsigned int __u32;
@@ -34,31 +23,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 /// Compiles `src` (after [`HEADER`]) and returns the object's bytes.
 fn compile(src: &str) -> Vec<u8> {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "oxbpf-objmaps-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let c = dir.join("prog.c");
-    let o = dir.join("prog.o");
-    std::fs::write(&c, format!("{HEADER}\n{src}")).unwrap();
-    let out = Command::new(CLANG)
-        .args(["-target", "bpf", "-mcpu=v3", "-g", "-O2", "-c"])
-        .arg(&c)
-        .arg("-o")
-        .arg(&o)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "clang failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(&o).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    bytes
+    compile_c(
+        "objmaps",
+        &format!("{HEADER}\n{src}"),
+        &["-mcpu=v3", "-g", "-O2"],
+    )
 }
 
 fn parse(src: &str) -> oxbpf_obj::Result<ObjectSpec> {
