@@ -8,8 +8,8 @@ use std::path::Path;
 
 use clap::Subcommand;
 use oxbpf::maps::{Map, is_per_cpu, map_type_name};
+use oxbpf::sys::MapFd;
 use oxbpf::sys::bpf::{self, MapInfo};
-use oxbpf::sys::{Errno, MapFd};
 
 use crate::output;
 use crate::probe_cmd::emit;
@@ -47,18 +47,7 @@ fn c_str(bytes: &[u8]) -> String {
 
 /// Every map's info, in id order (maps freed meanwhile are skipped).
 fn all_maps() -> Result<Vec<MapInfo>, oxbpf::sys::Error> {
-    let mut out = Vec::new();
-    let mut id = 0;
-    while let Some(next) = bpf::map_get_next_id(id)? {
-        id = next;
-        let fd = match bpf::map_get_fd_by_id(id) {
-            Ok(fd) => fd,
-            Err(e) if e.errno() == Some(Errno::ENOENT) => continue,
-            Err(e) => return Err(e),
-        };
-        out.push(bpf::map_info(fd.as_fd())?);
-    }
-    Ok(out)
+    crate::prog_cmd::all_by_id(bpf::map_get_next_id, bpf::map_get_fd_by_id, bpf::map_info)
 }
 
 /// The `map list` text.

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -311,12 +311,7 @@ fn run_in_object(
         p.def.autoload = p.name == name;
     }
     let load = oxbpf::LoadOptions {
-        prog_flags: args
-            .prog_flags
-            .as_deref()
-            .map(oxbpf::obj::section::load_flags::parse)
-            .transpose()?
-            .unwrap_or(0),
+        prog_flags: crate::run::prog_flags(args.prog_flags.as_deref())?,
         ..Default::default()
     };
     let coll = oxbpf::Collection::load(&spec, &load)?;
@@ -356,16 +351,30 @@ fn stats_enabled() -> bool {
 
 /// Every loaded program's info, in id order (programs unloaded meanwhile are skipped).
 fn all_programs() -> Result<Vec<ProgInfo>, oxbpf::sys::Error> {
+    all_by_id(
+        bpf::prog_get_next_id,
+        bpf::prog_get_fd_by_id,
+        bpf::prog_info,
+    )
+}
+
+/// The info of every kernel object of one kind, in id order: `next_id` walks the ids,
+/// `open` opens one, `info` reads it; objects freed between the two (`ENOENT`) are skipped.
+pub(crate) fn all_by_id<Fd: AsFd, T>(
+    next_id: fn(u32) -> Result<Option<u32>, oxbpf::sys::Error>,
+    open: fn(u32) -> Result<Fd, oxbpf::sys::Error>,
+    info: fn(BorrowedFd<'_>) -> Result<T, oxbpf::sys::Error>,
+) -> Result<Vec<T>, oxbpf::sys::Error> {
     let mut out = Vec::new();
     let mut id = 0;
-    while let Some(next) = bpf::prog_get_next_id(id)? {
+    while let Some(next) = next_id(id)? {
         id = next;
-        let fd = match bpf::prog_get_fd_by_id(id) {
+        let fd = match open(id) {
             Ok(fd) => fd,
             Err(e) if e.errno() == Some(Errno::ENOENT) => continue,
             Err(e) => return Err(e),
         };
-        out.push(bpf::prog_info(fd.as_fd())?);
+        out.push(info(fd.as_fd())?);
     }
     Ok(out)
 }

@@ -34,6 +34,14 @@ fn encode_int(s: &str, size: usize) -> Option<Vec<u8>> {
     Some((v as u64).to_ne_bytes()[..size].to_vec())
 }
 
+/// The `--prog-flags` value (`BPF_F_*` names or numbers, comma-separated) as load flags; 0
+/// when not given.
+pub(crate) fn prog_flags(arg: Option<&str>) -> Result<u32, String> {
+    arg.map(oxbpf::obj::section::load_flags::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::error::Error>> {
     let mut spec = ObjectSpec::from_file(&args.object)?;
     for set in &args.set {
@@ -53,12 +61,7 @@ fn open(args: &ObjectArgs) -> Result<(ObjectSpec, Collection), Box<dyn std::erro
     }
     let opts = LoadOptions {
         log_level: args.log_level,
-        prog_flags: args
-            .prog_flags
-            .as_deref()
-            .map(oxbpf::obj::section::load_flags::parse)
-            .transpose()?
-            .unwrap_or(0),
+        prog_flags: prog_flags(args.prog_flags.as_deref())?,
         kconfig: args.kconfig.clone(),
         ..Default::default()
     };
