@@ -2,14 +2,12 @@
 //! before the system config (externs.bpf.o): a value the file gets wrong fails the load
 //! naming the extern and the file; a right one loads even where no system config exists.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::fixture;
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")

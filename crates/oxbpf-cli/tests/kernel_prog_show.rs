@@ -1,15 +1,12 @@
 //! `oxbpf prog show`: the program a test loaded and attached, and its runs counted in a
 //! `--stats-for` window while this test triggers its tracepoint (getpid).
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::fixture;
 
 fn field<'a>(text: &'a str, key: &str) -> &'a str {
     text.lines()

@@ -2,14 +2,11 @@
 //! falls back to tracefs (the build host has no kprobes at all), with a debug line naming
 //! the hook, the target and the reason; without `-v` the line is absent.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::fixture;
 
 fn run(verbose: bool) -> String {
     let mut c = Command::new(env!("CARGO_BIN_EXE_oxbpf"));

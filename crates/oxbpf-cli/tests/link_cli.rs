@@ -1,13 +1,8 @@
 //! `oxbpf link list` shows a link this test attached: its id, type, program id and target.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::{fixture, ok};
 
 #[test]
 fn link_list_shows_an_attached_tracepoint() {
@@ -27,16 +22,7 @@ fn link_list_shows_an_attached_tracepoint() {
         eprintln!("skipping: the tracepoint is attached without a bpf_link (before 5.15)");
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(["link", "list"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&["link", "list"]);
     assert!(text.starts_with("    id  type"), "{text}");
     let line = text
         .lines()

@@ -1,14 +1,11 @@
 //! `oxbpf link a.o b.o -o c.o`: the static linker from the command line, next to the
 //! `oxbpf link list` subcommand.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(name)
-}
+use common::fixture;
 
 fn oxbpf(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_oxbpf"))

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{fixture, oxbpf};
+use common::{fixture, ok, oxbpf};
 
 fn have_bpf() -> bool {
     let _ = oxbpf::features::map_type_supported(oxbpf::obj::MapType::ARRAY);
@@ -174,16 +174,7 @@ fn map_dump_by_id_decodes_our_getpid_count_by_btf_and_list_names_the_map() {
     let counts = coll.map("counts").unwrap();
     let id = map_id(counts.fd());
 
-    let out = oxbpf()
-        .args(["map", "dump", "id", &id.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&["map", "dump", "id", &id.to_string()]);
     let ours: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -219,16 +210,7 @@ fn map_dump_prints_per_cpu_values_as_arrays_and_hex_without_btf() {
     }
     map.update(&1u32.to_ne_bytes(), &v, 0).unwrap();
     let id = map_id(map.fd());
-    let out = oxbpf()
-        .args(["map", "dump", &id.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&["map", "dump", &id.to_string()]);
     let rows: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
