@@ -1,27 +1,14 @@
 //! Batch operations against the running kernel (need root / CAP_BPF and 5.6+); each test
 //! probes first and returns early with a printed `skipping:` reason.
 
+mod common;
+
 use std::collections::HashMap as StdHashMap;
 
 use oxbpf_maps::{Error, HashMap, Map, map_type};
 use oxbpf_sys::Errno;
-use oxbpf_sys::bpf::{self, MapCreate};
 
-fn create(name: &str, t: u32, k: u32, v: u32, n: u32) -> Option<Map> {
-    // Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK (64 KiB by default, and
-    // freed objects stay charged for a while): the facade raises it, these lower-layer
-    // tests do it themselves as a user of this crate must (refused on newer hosts: fine).
-    let _ = oxbpf_sys::raise_memlock_rlimit();
-    let mut attr = MapCreate::new(t, k, v, n);
-    attr.map_name = bpf::object_name(name);
-    match bpf::map_create(&attr) {
-        Ok(fd) => Some(Map::from_fd(name, fd).expect("map info")),
-        Err(e) => {
-            println!("skipping: cannot create map {name:?}: {e} (needs root / CAP_BPF)");
-            None
-        }
-    }
-}
+use common::create;
 
 /// A hash map of `n` u32 → u64 (k → k * 3) entries, if the kernel has batch operations.
 fn filled_hash(n: u32) -> Option<Map> {
