@@ -61,4 +61,4 @@ int to_xsk(struct xdp_md *ctx)
 	return ret;
 }
 
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
+char LICENSE[] SEC("license") = "GPL";
