@@ -149,6 +149,7 @@ impl Map {
     }
 
     /// Borrows the descriptor.
+    #[inline]
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

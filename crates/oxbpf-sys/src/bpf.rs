@@ -81,6 +81,7 @@ fn sys_bpf<A>(cmd: u32, attr: &mut A) -> i64 {
     }
 }
 
+#[inline]
 fn check(call: &'static str, ret: i64) -> Result<i64> {
     if ret < 0 {
         Err(Error::last(call))
@@ -178,11 +179,13 @@ fn check_len(what: &str, got: usize, want: Option<usize>) -> Result<()> {
     }
 }
 
+#[inline]
 fn raw(fd: BorrowedFd<'_>) -> u32 {
     use std::os::fd::AsRawFd;
     fd.as_raw_fd() as u32
 }
 
+#[inline]
 fn elem_op(
     cmd: u32,
     call: &'static str,
@@ -210,6 +213,7 @@ fn elem_op(
 
 /// `BPF_MAP_LOOKUP_ELEM`: copies the value of `key` into `value`; `Ok(false)` if absent.
 /// `value` must be the map's value size (times possible CPUs for per-CPU maps).
+#[inline]
 pub fn map_lookup_elem(
     fd: BorrowedFd<'_>,
     key: &[u8],
@@ -244,6 +248,7 @@ pub fn map_lookup_and_delete_elem(
 }
 
 /// `BPF_MAP_UPDATE_ELEM` with `elem_flags` (`ANY`, `NOEXIST`, `EXIST`).
+#[inline]
 pub fn map_update_elem(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> Result<()> {
     let mut a = MapElem {
         map_fd: raw(fd),
