@@ -7,10 +7,8 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use oxbpf::attach::cgroup::CgroupAttach;
@@ -21,123 +19,7 @@ use oxbpf::attach::{Error as AttachError, LinkMechanism};
 use oxbpf::maps::{Array, HashMap};
 use oxbpf::{Collection, Error};
 
-static NEXT: AtomicU32 = AtomicU32::new(1);
-
-fn run(cmd: &str, args: &[&str]) -> std::process::Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} {args:?}: {e}"))
-}
-
-fn must(cmd: &str, args: &[&str]) {
-    let out = run(cmd, args);
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace with a veth pair into it, removed on drop (even on panic).
-struct Veth {
-    ns: String,
-    host: String,
-    host_ip: String,
-    peer_ip: String,
-    ifindex: u32,
-}
-
-impl Veth {
-    fn new() -> Option<Veth> {
-        if !common::have_bpf() {
-            return None;
-        }
-        if run("ip", &["-V"]).status.code().is_none() {
-            eprintln!("skipping: iproute2 is not installed");
-            return None;
-        }
-        let pid = std::process::id();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let ns = format!("oxt-{pid}-{n}");
-        let host = format!("oxa{}{n}", pid % 100_000);
-        let peer = format!("oxb{}{n}", pid % 100_000);
-        let net = format!("10.{}.{}", 100 + n, pid % 250);
-        let mut v = Veth {
-            ns: ns.clone(),
-            host: host.clone(),
-            host_ip: format!("{net}.1"),
-            peer_ip: format!("{net}.2"),
-            ifindex: 0,
-        };
-        must("ip", &["netns", "add", &ns]);
-        must(
-            "ip",
-            &[
-                "link", "add", &host, "type", "veth", "peer", "name", &peer, "netns", &ns,
-            ],
-        );
-        must(
-            "ip",
-            &["addr", "add", &format!("{}/24", v.host_ip), "dev", &host],
-        );
-        must("ip", &["link", "set", &host, "up"]);
-        must(
-            "ip",
-            &[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", v.peer_ip),
-                "dev",
-                &peer,
-            ],
-        );
-        must("ip", &["-n", &ns, "link", "set", &peer, "up"]);
-        must("ip", &["-n", &ns, "link", "set", "lo", "up"]);
-        v.ifindex = oxbpf::sys::netlink::ifindex(&host).unwrap();
-        Some(v)
-    }
-
-    /// Sends `count` UDP datagrams from inside the namespace to the host end (they arrive
-    /// on the host end's ingress).
-    fn send_from_ns(&self, count: u32) {
-        let to = format!("{}:9", self.host_ip);
-        self.in_ns(|| send_udp(&to, count));
-    }
-
-    /// Sends `count` UDP datagrams from the host to the namespace end (host end egress,
-    /// the namespace's LOCAL_IN).
-    fn send_into_ns(&self, count: u32) {
-        send_udp(&format!("{}:9", self.peer_ip), count);
-    }
-
-    fn netns_path(&self) -> PathBuf {
-        PathBuf::from("/run/netns").join(&self.ns)
-    }
-
-    /// Runs `f` on a thread that has entered the namespace.
-    fn in_ns<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let ns = std::fs::File::open(self.netns_path()).unwrap();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-                f()
-            })
-            .join()
-            .unwrap()
-        })
-    }
-}
-
-fn send_udp(to: &str, count: u32) {
-    let s = UdpSocket::bind("0.0.0.0:0").unwrap();
-    for _ in 0..count {
-        s.send_to(b"oxbpf test datagram", to).unwrap();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use common::netns::{Veth, must, run};
 
 /// Waits up to 3 s for `f` to hold (packets are processed asynchronously).
 fn eventually(what: &str, f: impl Fn() -> bool) {
@@ -153,13 +35,6 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
 /// Gives in-flight packets time to be seen (before asserting that something stayed put).
 fn settle() {
     std::thread::sleep(Duration::from_millis(200));
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = run("ip", &["link", "del", &self.host]);
-        let _ = run("ip", &["netns", "del", &self.ns]);
-    }
 }
 
 /// Packets of IP protocol UDP (17) counted in hash `map`.
@@ -510,7 +385,7 @@ struct Cgroup(PathBuf);
 impl Cgroup {
     fn new() -> Cgroup {
         let root = oxbpf::attach::cgroup::cgroup2_mount().unwrap();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let n = common::netns::unique();
         let dir = root.join(format!("oxt-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
         Cgroup(dir)

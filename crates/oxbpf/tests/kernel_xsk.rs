@@ -7,116 +7,14 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::os::fd::AsFd;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use common::netns::Veth;
 
 use oxbpf::attach::xdp::XdpMode;
 use oxbpf::maps::{Array, XskMap};
 use oxbpf::obj::MapType;
 use oxbpf::sys::xsk::{self, XdpSocket};
-
-static NEXT: AtomicU32 = AtomicU32::new(1);
-
-fn run(cmd: &str, args: &[&str]) -> std::process::Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} {args:?}: {e}"))
-}
-
-fn must(cmd: &str, args: &[&str]) {
-    let out = run(cmd, args);
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace with a veth pair into it, removed on drop (even on panic); the
-/// same shape as kernel_net.rs's.
-struct Veth {
-    ns: String,
-    host: String,
-    host_ip: String,
-    ifindex: u32,
-}
-
-impl Veth {
-    fn new() -> Option<Veth> {
-        if run("ip", &["-V"]).status.code().is_none() {
-            eprintln!("skipping: iproute2 is not installed");
-            return None;
-        }
-        let pid = std::process::id();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let ns = format!("oxx-{pid}-{n}");
-        let host = format!("oxxa{}{n}", pid % 100_000);
-        let peer = format!("oxxb{}{n}", pid % 100_000);
-        let net = format!("10.{}.{}", 200 + n, pid % 250);
-        let mut v = Veth {
-            ns: ns.clone(),
-            host: host.clone(),
-            host_ip: format!("{net}.1"),
-            ifindex: 0,
-        };
-        must("ip", &["netns", "add", &ns]);
-        must(
-            "ip",
-            &[
-                "link", "add", &host, "type", "veth", "peer", "name", &peer, "netns", &ns,
-            ],
-        );
-        must(
-            "ip",
-            &["addr", "add", &format!("{}/24", v.host_ip), "dev", &host],
-        );
-        must("ip", &["link", "set", &host, "up"]);
-        must(
-            "ip",
-            &[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{net}.2/24"),
-                "dev",
-                &peer,
-            ],
-        );
-        must("ip", &["-n", &ns, "link", "set", &peer, "up"]);
-        must("ip", &["-n", &ns, "link", "set", "lo", "up"]);
-        v.ifindex = oxbpf::sys::netlink::ifindex(&host).unwrap();
-        Some(v)
-    }
-
-    /// Sends one UDP datagram carrying `payload` from inside the namespace to the host
-    /// end's `port` (it arrives on the host end's ingress, where the XDP program runs).
-    fn send_from_ns(&self, port: u16, payload: &[u8]) {
-        let to = format!("{}:{port}", self.host_ip);
-        let ns = std::fs::File::open(format!("/run/netns/{}", self.ns)).unwrap();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-                UdpSocket::bind("0.0.0.0:0")
-                    .unwrap()
-                    .send_to(payload, &to)
-                    .unwrap();
-            })
-            .join()
-            .unwrap()
-        });
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = run("ip", &["link", "del", &self.host]);
-        let _ = run("ip", &["netns", "del", &self.ns]);
-    }
-}
 
 /// The frames `sock` receives within `within` that carry `payload` as a UDP datagram to
 /// `port` (Ethernet + 20-byte IPv4 + UDP header, then the payload), stopping at the first.
@@ -184,7 +82,7 @@ fn xskmap_socket_receives_redirected_datagrams_until_removed() {
 
     // In the map: the datagram reaches the AF_XDP socket, not the stack.
     let a = b"oxbpf xsk datagram A: to the AF_XDP socket";
-    v.send_from_ns(port, a);
+    v.send_datagram_from_ns(port, a);
     let frame = frame_with(&mut sock, port, a, Duration::from_secs(3))
         .expect("the redirected datagram never reached the AF_XDP socket");
     assert_eq!(&frame[12..14], &[0x08, 0x00], "not an IPv4 frame");
@@ -200,7 +98,7 @@ fn xskmap_socket_receives_redirected_datagrams_until_removed() {
     // Removed: the helper's fallback (XDP_PASS) hands the next datagram to the stack.
     xsks.remove(0).unwrap();
     let b = b"oxbpf xsk datagram B: to the stack";
-    v.send_from_ns(port, b);
+    v.send_datagram_from_ns(port, b);
     let (n, _) = stack
         .recv_from(&mut buf)
         .expect("after remove the datagram did not reach the stack");

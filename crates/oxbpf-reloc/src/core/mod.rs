@@ -781,6 +781,26 @@ pub fn ext_has_core_relos(ext: &BtfExt<'_>) -> bool {
     ext.core_relos().any(|s| s.is_ok_and(|s| !s.is_empty()))
 }
 
+/// The linked program's name (its entry function's), for errors.
+fn program_name(prog: &crate::LinkedProgram) -> String {
+    prog.functions
+        .first()
+        .map_or_else(String::new, |(n, _)| n.clone())
+}
+
+/// Maps a BTF error met while `context` in `program` to the relocator's error.
+fn btf_error(
+    program: &str,
+    context: &str,
+) -> impl FnOnce(oxbpf_btf::Error) -> crate::Error + use<> {
+    let (program, context) = (program.to_owned(), context.to_owned());
+    move |source| crate::Error::Btf {
+        program,
+        context,
+        source,
+    }
+}
+
 /// Applies every CO-RE record of the object's `.BTF.ext` to the linked program: each
 /// function placed gets the records of its ELF section that fall in its byte range,
 /// at `start + (insn_off - section_offset) / 8`. Returns an explanation per record.
@@ -789,22 +809,11 @@ pub fn apply_core(
     prog: &mut crate::LinkedProgram,
     targets: &Targets<'_, '_>,
 ) -> crate::Result<Vec<ReloExplanation>> {
-    let program = prog
-        .functions
-        .first()
-        .map_or_else(String::new, |(n, _)| n.clone());
     let (Some(btf_bytes), Some(ext_bytes)) = (&spec.btf, &spec.btf_ext) else {
         return Ok(Vec::new());
     };
-    let btf_err = |context: &str| {
-        let context = context.to_string();
-        let program = program.clone();
-        move |source| crate::Error::Btf {
-            program,
-            context,
-            source,
-        }
-    };
+    let program = program_name(prog);
+    let btf_err = |context: &str| btf_error(&program, context);
     let btf = Btf::parse_with_offsets(btf_bytes).map_err(btf_err("parsing .BTF"))?;
     let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
     apply_core_parsed(spec, &btf, &ext, prog, targets)
@@ -819,19 +828,8 @@ pub fn apply_core_parsed(
     prog: &mut crate::LinkedProgram,
     targets: &Targets<'_, '_>,
 ) -> crate::Result<Vec<ReloExplanation>> {
-    let program = prog
-        .functions
-        .first()
-        .map_or_else(String::new, |(n, _)| n.clone());
-    let btf_err = |context: &str| {
-        let context = context.to_string();
-        let program = program.clone();
-        move |source| crate::Error::Btf {
-            program,
-            context,
-            source,
-        }
-    };
+    let program = program_name(prog);
+    let btf_err = |context: &str| btf_error(&program, context);
     targets.prefetch(btf, ext);
     let mut out = Vec::new();
     let funcs: Vec<(String, usize)> = prog.functions.clone();

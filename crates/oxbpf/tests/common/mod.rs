@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::path::PathBuf;
 
 pub fn fixture(name: &str) -> PathBuf {
