@@ -5,6 +5,8 @@
 //! ever to addresses inside the namespaces it creates (or loopback).
 
 mod common;
+#[path = "common/netns.rs"]
+mod netns;
 
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
@@ -19,7 +21,7 @@ use oxbpf::attach::{Error as AttachError, LinkMechanism};
 use oxbpf::maps::{Array, HashMap};
 use oxbpf::{Collection, Error};
 
-use common::netns::{Veth, must, run};
+use netns::{Veth, must, run};
 
 /// Waits up to 3 s for `f` to hold (packets are processed asynchronously).
 fn eventually(what: &str, f: impl Fn() -> bool) {
@@ -385,7 +387,7 @@ struct Cgroup(PathBuf);
 impl Cgroup {
     fn new() -> Cgroup {
         let root = oxbpf::attach::cgroup::cgroup2_mount().unwrap();
-        let n = common::netns::unique();
+        let n = netns::unique();
         let dir = root.join(format!("oxt-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
         Cgroup(dir)

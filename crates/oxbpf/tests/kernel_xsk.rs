@@ -5,11 +5,13 @@
 //! Needs root, `ip` and AF_XDP sockets (CONFIG_XDP_SOCKETS); skips otherwise.
 
 mod common;
+#[path = "common/netns.rs"]
+mod netns;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::netns::Veth;
+use netns::Veth;
 
 use oxbpf::attach::xdp::XdpMode;
 use oxbpf::maps::{Array, XskMap};

@@ -2,8 +2,6 @@
 
 #![allow(dead_code)]
 
-pub mod netns;
-
 use std::path::PathBuf;
 
 pub fn fixture(name: &str) -> PathBuf {

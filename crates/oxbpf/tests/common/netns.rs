@@ -1,5 +1,8 @@
 //! A network namespace joined to this one by a veth pair, and the `ip` command runner
-//! the networking tests share.
+//! the networking tests share (`#[path = "common/netns.rs"] mod netns;` beside
+//! `mod common;`: not part of `common`, which test crates without `nix` include too).
+
+#![allow(dead_code)]
 
 use std::net::UdpSocket;
 use std::os::fd::AsFd;
@@ -49,7 +52,7 @@ pub struct Veth {
 
 impl Veth {
     pub fn new() -> Option<Veth> {
-        if !super::have_bpf() {
+        if !crate::common::have_bpf() {
             return None;
         }
         if run("ip", &["-V"]).status.code().is_none() {
