@@ -429,14 +429,7 @@ fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTable
     let (Some(btf_bytes), Some(ext_bytes)) = (&spec.btf, &spec.btf_ext) else {
         return Ok(None);
     };
-    let btf_err = |context: &str| {
-        let context = context.to_string();
-        move |source| Error::Btf {
-            program: program.to_string(),
-            context,
-            source,
-        }
-    };
+    let btf_err = |context: &str| crate::core_relo::btf_error(program, context);
     let btf = Btf::parse(btf_bytes).map_err(btf_err("parsing .BTF"))?;
     let ext = BtfExt::parse(ext_bytes, &btf).map_err(btf_err("parsing .BTF.ext"))?;
     ext_tables_of(&ext, program).map(Some)
@@ -444,14 +437,7 @@ fn ext_tables<'s>(spec: &'s ObjectSpec, program: &str) -> Result<Option<ExtTable
 
 /// [`ext_tables`] of the parsed `.BTF.ext` `ext`.
 fn ext_tables_of<'s>(ext: &BtfExt<'s>, program: &str) -> Result<ExtTables<'s>> {
-    let btf_err = |context: &str| {
-        let context = context.to_string();
-        move |source| Error::Btf {
-            program: program.to_string(),
-            context,
-            source,
-        }
-    };
+    let btf_err = |context: &str| crate::core_relo::btf_error(program, context);
 
     let mut funcs: HashMap<&str, Vec<oxbpf_btf::FuncInfo>> = HashMap::new();
     for sec in ext.func_info() {

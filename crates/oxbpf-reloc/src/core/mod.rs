@@ -789,7 +789,7 @@ fn program_name(prog: &crate::LinkedProgram) -> String {
 }
 
 /// Maps a BTF error met while `context` in `program` to the relocator's error.
-fn btf_error(
+pub(crate) fn btf_error(
     program: &str,
     context: &str,
 ) -> impl FnOnce(oxbpf_btf::Error) -> crate::Error + use<> {
