@@ -359,6 +359,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn find_config_names_the_release_of_the_packaged_config() {
+        let tree = std::env::temp_dir().join(format!("oxbpf-kt-config-{}", std::process::id()));
+        let boot = tree.join("boot");
+        fs::create_dir_all(&boot).unwrap();
+        assert_eq!(find_config(&tree), None, "no config in the package");
+        fs::write(boot.join("vmlinuz-6.1.0-57-cloud-amd64"), b"k").unwrap();
+        fs::write(boot.join("config-6.1.0-57-cloud-amd64"), b"CONFIG_BPF=y\n").unwrap();
+        let (path, release) = find_config(&tree).unwrap();
+        let _ = fs::remove_dir_all(&tree);
+        assert_eq!(release, "6.1.0-57-cloud-amd64");
+        assert_eq!(path, boot.join("config-6.1.0-57-cloud-amd64"));
+    }
+
+    #[test]
     fn module_order_puts_dependencies_first_once() {
         let index: BTreeMap<String, String> = [
             ("veth", "kernel/a/veth.ko.xz"),
